@@ -22,6 +22,7 @@ build_packages=(
 # Run and test: the DICOM peers and validators the tests start, python3 for bench/ scripts.
 peer_packages=(
   dcmtk orthanc dicom3tools python3 sqlite3 procps
+  pixelmed-apps  # DicomSRValidator for the SR tests (pulls in a headless JRE)
 )
 
 install_packages() {
