@@ -1,0 +1,121 @@
+#include "analysis/sagittal_plane.hpp"
+
+#include <itkLinearInterpolateImageFunction.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace modic::core {
+namespace {
+
+double dot(const Vector3& a, const Vector3& b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+
+Vector3 minus_projection(Vector3 v, const Vector3& onto) {
+    const double along = dot(v, onto);
+    for (int i = 0; i < 3; ++i) v[i] -= along * onto[i];
+    return v;
+}
+
+Vector3 normalised(Vector3 v) {
+    const double length = std::sqrt(dot(v, v));
+    if (length < 1e-9) throw std::runtime_error("sagittal plane: degenerate orientation");
+    for (auto& c : v) c /= length;
+    return v;
+}
+
+Vector3 direction_column(const Volume& volume, int column) {
+    const auto& direction = volume.GetDirection();
+    return {direction[0][column], direction[1][column], direction[2][column]};
+}
+
+}  // namespace
+
+PointMm SagittalPlane::to_patient(double x, double y) const {
+    PointMm point = origin;
+    for (int i = 0; i < 3; ++i)
+        point[i] += x * pixel_mm * posterior[i] + y * pixel_mm * inferior[i];
+    return point;
+}
+
+PixelPoint SagittalPlane::to_source_pixel(double x, double y) const {
+    const auto patient = to_patient(x, y);
+    Volume::PointType point;
+    for (int i = 0; i < 3; ++i) point[i] = patient[i];
+    const auto index = source->image->TransformPhysicalPointToContinuousIndex<double>(point);
+    return {index[0], index[1]};
+}
+
+unsigned mid_sagittal_slice(const SeriesVolume& series) {
+    return static_cast<unsigned>(series.image->GetLargestPossibleRegion().GetSize()[2] / 2);
+}
+
+SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double pixel_mm) {
+    const Volume& volume = *series.image;
+    const auto size = volume.GetLargestPossibleRegion().GetSize();
+    if (slice >= size[2]) throw std::runtime_error("sagittal plane: slice index out of range");
+
+    // In-plane axes: the patient's posterior (+Y) and inferior (-Z) directions projected onto the
+    // slice plane, so an oblique slice keeps "up is head, right is back".
+    const Vector3 normal = normalised(direction_column(volume, 2));
+    SagittalPlane plane;
+    plane.pixel_mm = pixel_mm;
+    plane.source = &series;
+    plane.slice = slice;
+    plane.posterior = normalised(minus_projection({0, 1, 0}, normal));
+    plane.inferior =
+        normalised(minus_projection(minus_projection({0, 0, -1}, normal), plane.posterior));
+
+    // Bounding box of the slice's corners in plane coordinates.
+    double min_x = std::numeric_limits<double>::max(), min_y = min_x;
+    double max_x = std::numeric_limits<double>::lowest(), max_y = max_x;
+    Volume::IndexType corner;
+    corner[2] = slice;
+    Volume::PointType first_corner;
+    volume.TransformIndexToPhysicalPoint(corner, first_corner);
+    for (double ci : {0.0, double(size[0] - 1)})
+        for (double cj : {0.0, double(size[1] - 1)}) {
+            itk::ContinuousIndex<double, 3> index;
+            index[0] = ci;
+            index[1] = cj;
+            index[2] = slice;
+            Volume::PointType point;
+            volume.TransformContinuousIndexToPhysicalPoint(index, point);
+            const Vector3 offset = {point[0] - first_corner[0], point[1] - first_corner[1],
+                                    point[2] - first_corner[2]};
+            const double x = dot(offset, plane.posterior), y = dot(offset, plane.inferior);
+            min_x = std::min(min_x, x), max_x = std::max(max_x, x);
+            min_y = std::min(min_y, y), max_y = std::max(max_y, y);
+        }
+    for (int i = 0; i < 3; ++i)
+        plane.origin[i] = first_corner[i] + min_x * plane.posterior[i] + min_y * plane.inferior[i];
+
+    Plane::SizeType plane_size;
+    plane_size[0] = static_cast<itk::SizeValueType>(std::floor((max_x - min_x) / pixel_mm)) + 1;
+    plane_size[1] = static_cast<itk::SizeValueType>(std::floor((max_y - min_y) / pixel_mm)) + 1;
+    plane.image = Plane::New();
+    plane.image->SetRegions(plane_size);
+    plane.image->Allocate();
+    plane.inside = Plane::New();
+    plane.inside->SetRegions(plane_size);
+    plane.inside->Allocate();
+
+    auto interpolator = itk::LinearInterpolateImageFunction<Volume, double>::New();
+    interpolator->SetInputImage(series.image);
+    for (itk::SizeValueType y = 0; y < plane_size[1]; ++y)
+        for (itk::SizeValueType x = 0; x < plane_size[0]; ++x) {
+            const auto patient = plane.to_patient(double(x), double(y));
+            Volume::PointType point;
+            for (int i = 0; i < 3; ++i) point[i] = patient[i];
+            auto index = volume.TransformPhysicalPointToContinuousIndex<double>(point);
+            index[2] = slice;  // stay on the slice: no through-plane blending
+            const Plane::IndexType pixel = {{itk::IndexValueType(x), itk::IndexValueType(y)}};
+            const bool covered = interpolator->IsInsideBuffer(index);
+            plane.image->SetPixel(pixel, covered ? float(interpolator->EvaluateAtContinuousIndex(index)) : 0.f);
+            plane.inside->SetPixel(pixel, covered ? 1.f : 0.f);
+        }
+    return plane;
+}
+
+}  // namespace modic::core

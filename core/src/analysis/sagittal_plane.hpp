@@ -1,0 +1,41 @@
+// One sagittal slice of a series, resampled to square millimetre pixels in a canonical frame:
+// x runs toward the patient's back, y toward the feet, whatever the scanner's orientation. The
+// spine detection works in this frame only; results are mapped back to patient coordinates and to
+// the source pixels through the plane.
+#pragma once
+
+#include <itkImage.h>
+
+#include <array>
+
+#include "image/series_volume.hpp"
+#include "modic/core/findings.hpp"
+
+namespace modic::core {
+
+using Plane = itk::Image<float, 2>;
+using Vector3 = std::array<double, 3>;
+
+struct SagittalPlane {
+    Plane::Pointer image;  // spacing 1 unit = pixel_mm; origin 0, identity direction
+    Plane::Pointer inside;  // 1 where the source slice covers the pixel, 0 outside
+    double pixel_mm = 1.0;
+    PointMm origin{};  // patient position of pixel (0, 0)
+    Vector3 posterior{};  // unit vector in patient space along +x
+    Vector3 inferior{};  // unit vector in patient space along +y
+    const SeriesVolume* source = nullptr;
+    unsigned slice = 0;  // index k of the source slice
+
+    // Patient coordinates (LPS, mm) of the plane point (x, y) given in plane pixels.
+    PointMm to_patient(double x, double y) const;
+    // (column, row) of the plane point in the source slice's pixel grid.
+    PixelPoint to_source_pixel(double x, double y) const;
+};
+
+// Resamples slice k of the series. Pixels outside the slice are 0 and marked in `inside`.
+SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double pixel_mm = 1.0);
+
+// The slice the spine is read on: the middle one of the series.
+unsigned mid_sagittal_slice(const SeriesVolume& series);
+
+}  // namespace modic::core

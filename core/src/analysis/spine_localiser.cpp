@@ -1,0 +1,375 @@
+#include "analysis/spine_localiser.hpp"
+
+#include <itkEuler2DTransform.h>
+#include <itkResampleImageFilter.h>
+#include <itkSmoothingRecursiveGaussianImageFilter.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <numeric>
+
+namespace modic::core {
+namespace {
+
+// Geometry of the band detector, in millimetres. A disc with its endplates is a band 4-15 mm
+// thick between two vertebral bodies 20-35 mm tall.
+constexpr double kBandHalfLength = 12.0;  // along the disc
+// Beyond the ends of a disc lie the canal and the prevertebral tissues, not another band: long
+// straight edges (skin, fat planes, bowel walls) continue there and are penalised.
+constexpr double kEndBoxOffset = 26.0, kEndBoxHalfLength = 6.0;
+constexpr double kDiscHalfHeight = 3.0;
+constexpr double kBodyBoxStart = 5.5;  // from the disc centre
+constexpr double kBodyBoxEnd = 15.0;
+constexpr double kMaxTiltDegrees = 60.0;
+constexpr double kTiltStepDegrees = 6.0;
+// Chain rules between neighbouring discs.
+constexpr double kMinDiscSpacing = 20.0, kMaxDiscSpacing = 58.0;
+constexpr double kMaxStepOffNormalDegrees = 35.0;
+constexpr double kMaxTiltChangeDegrees = 32.0;
+constexpr double kMinCandidateScore = 0.06;
+constexpr std::size_t kMaxCandidates = 80;
+constexpr double kTissueReach = 50.0, kMinTissueSignal = 0.12;
+// A chain is scored by its discs' contrast, capped so that one very contrasted structure cannot
+// outweigh a regular column, less a penalty for irregular spacing between neighbours.
+constexpr double kScoreCap = 0.5;
+constexpr double kSpacingPenalty = 0.02;  // per mm of change in spacing
+
+constexpr double deg(double degrees) { return degrees * std::numbers::pi / 180.0; }
+
+// Summed-area table for box means in O(1).
+class IntegralImage {
+public:
+    IntegralImage(const float* pixels, long width, long height) : width_(width), height_(height) {
+        sums_.assign((width + 1) * (height + 1), 0.0);
+        for (long y = 0; y < height; ++y) {
+            double row = 0;
+            for (long x = 0; x < width; ++x) {
+                row += pixels[y * width + x];
+                at(x + 1, y + 1) = at(x + 1, y) + row;
+            }
+        }
+    }
+    // Sum over the box [x0, x1) x [y0, y1), clipped to the image.
+    double sum(long x0, long y0, long x1, long y1) const {
+        x0 = std::clamp(x0, 0L, width_), x1 = std::clamp(x1, 0L, width_);
+        y0 = std::clamp(y0, 0L, height_), y1 = std::clamp(y1, 0L, height_);
+        if (x1 <= x0 || y1 <= y0) return 0;
+        return at(x1, y1) - at(x0, y1) - at(x1, y0) + at(x0, y0);
+    }
+
+private:
+    double& at(long x, long y) { return sums_[y * (width_ + 1) + x]; }
+    double at(long x, long y) const { return sums_[y * (width_ + 1) + x]; }
+    long width_, height_;
+    std::vector<double> sums_;
+};
+
+Plane::Pointer rotated(const Plane::Pointer& image, double angle) {
+    auto transform = itk::Euler2DTransform<double>::New();
+    const auto size = image->GetLargestPossibleRegion().GetSize();
+    itk::Point<double, 2> centre;
+    centre[0] = (size[0] - 1) / 2.0;
+    centre[1] = (size[1] - 1) / 2.0;
+    transform->SetCenter(centre);
+    transform->SetAngle(angle);
+    auto resample = itk::ResampleImageFilter<Plane, Plane>::New();
+    resample->SetInput(image);
+    resample->SetTransform(transform);
+    resample->SetReferenceImage(image);
+    resample->UseReferenceImageOn();
+    resample->SetDefaultPixelValue(0);
+    resample->Update();
+    return resample->GetOutput();
+}
+
+Plane::Pointer smoothed(const Plane::Pointer& image, double sigma) {
+    auto filter = itk::SmoothingRecursiveGaussianImageFilter<Plane, Plane>::New();
+    filter->SetInput(image);
+    filter->SetSigma(sigma);
+    filter->Update();
+    return filter->GetOutput();
+}
+
+// The plane's typical soft-tissue/marrow signal: the 75th percentile of covered pixels.
+double signal_scale(const SagittalPlane& plane) {
+    const auto count = plane.image->GetLargestPossibleRegion().GetNumberOfPixels();
+    const float* pixels = plane.image->GetBufferPointer();
+    const float* inside = plane.inside->GetBufferPointer();
+    std::vector<float> values;
+    values.reserve(count);
+    for (std::size_t i = 0; i < count; ++i)
+        if (inside[i] > 0.5f && pixels[i] > 0) values.push_back(pixels[i]);
+    if (values.empty()) return 1.0;
+    auto quantile = values.begin() + values.size() * 3 / 4;
+    std::nth_element(values.begin(), quantile, values.end());
+    return std::max(1e-6, double(*quantile));
+}
+
+struct BandResponse {
+    Plane::Pointer score;  // best band contrast over all tilts
+    Plane::Pointer angle;  // the tilt that gave it
+};
+
+// Band contrast at every pixel and tilt: the disc box against the two body boxes beside it.
+BandResponse band_response(const Plane::Pointer& image, const Plane::Pointer& inside,
+                           PlaneContrast contrast, double pixel_mm) {
+    const auto size = image->GetLargestPossibleRegion().GetSize();
+    const long width = long(size[0]), height = long(size[1]);
+    BandResponse best{Plane::New(), Plane::New()};
+    for (auto& out : {best.score, best.angle}) {
+        out->SetRegions(size);
+        out->Allocate();
+        out->FillBuffer(0);
+    }
+    const long half_length = std::lround(kBandHalfLength / pixel_mm);
+    const long disc_half = std::lround(kDiscHalfHeight / pixel_mm);
+    const long body_start = std::lround(kBodyBoxStart / pixel_mm);
+    const long body_end = std::lround(kBodyBoxEnd / pixel_mm);
+
+    for (double tilt = -kMaxTiltDegrees; tilt <= kMaxTiltDegrees + 1e-9; tilt += kTiltStepDegrees) {
+        const auto image_r = rotated(image, deg(tilt));
+        const auto inside_r = rotated(inside, deg(tilt));
+        const IntegralImage signal(image_r->GetBufferPointer(), width, height);
+        const IntegralImage covered(inside_r->GetBufferPointer(), width, height);
+        auto response = Plane::New();
+        response->SetRegions(size);
+        response->Allocate();
+        response->FillBuffer(0);
+        float* out = response->GetBufferPointer();
+        const long end_offset = std::lround(kEndBoxOffset / pixel_mm);
+        const long end_half = std::lround(kEndBoxHalfLength / pixel_mm);
+        const long margin = end_offset + end_half;
+        // Band contrast of the box [x0, x1) centred on row y.
+        auto band = [&](long x0, long x1, long y) {
+            const double length = double(x1 - x0);
+            const double disc = signal.sum(x0, y - disc_half, x1, y + disc_half + 1) /
+                                (length * (2 * disc_half + 1));
+            const double above = signal.sum(x0, y - body_end, x1, y - body_start) /
+                                 (length * (body_end - body_start));
+            const double below = signal.sum(x0, y + body_start, x1, y + body_end) /
+                                 (length * (body_end - body_start));
+            // Contrast relative to the bodies' own signal, so that dark marrow beside bright fat
+            // scores as well as bright marrow does.
+            const double bodies = std::max(std::min(above, below), 0.05);
+            double value = (std::min(above, below) - disc) / bodies;  // disc darker than both
+            if (contrast == PlaneContrast::Fluid)
+                value = std::max(value, std::min(1.0, (disc - std::max(above, below)) / bodies));
+            // Bodies on both sides look alike; a band at the edge of an organ does not.
+            return value - 0.5 * std::abs(above - below) / bodies;
+        };
+        for (long y = body_end; y < height - body_end; ++y)
+            for (long x = margin; x < width - margin; ++x) {
+                const long x0 = x - half_length, x1 = x + half_length + 1;
+                const double cover = covered.sum(x0, y - body_end, x1, y + body_end);
+                if (cover < 0.98 * (x1 - x0) * 2 * body_end) continue;
+                const double centre = band(x0, x1, y);
+                if (centre <= 0) continue;
+                const double ends = std::max(band(x - end_offset - end_half, x - end_offset + end_half + 1, y),
+                                             band(x + end_offset - end_half, x + end_offset + end_half + 1, y));
+                out[y * width + x] = float(centre - std::max(0.0, ends));
+            }
+        const auto back = rotated(response, -deg(tilt));
+        const float* candidate = back->GetBufferPointer();
+        float* score = best.score->GetBufferPointer();
+        float* angle = best.angle->GetBufferPointer();
+        for (long i = 0; i < width * height; ++i)
+            if (candidate[i] > score[i]) score[i] = candidate[i], angle[i] = float(deg(tilt));
+    }
+    return best;
+}
+
+// Mean signal of the square of side 2*half centred at (x, y), over the pixels the slice covers;
+// a square wholly outside the slice reads as tissue (nothing says it is air).
+double mean_around(const SagittalPlane& plane, const Plane& image, double x, double y, double half) {
+    const auto size = image.GetLargestPossibleRegion().GetSize();
+    double sum = 0;
+    int count = 0;
+    for (long py = std::lround(y - half); py <= std::lround(y + half); ++py)
+        for (long px = std::lround(x - half); px <= std::lround(x + half); ++px) {
+            if (px < 0 || py < 0 || px >= long(size[0]) || py >= long(size[1])) continue;
+            if (plane.inside->GetPixel({{px, py}}) < 0.5f) continue;
+            sum += image.GetPixel({{px, py}});
+            ++count;
+        }
+    return count ? sum / count : 1.0;
+}
+
+// A lumbar disc lies deep in the trunk: there is tissue, not air, well beyond both of its ends.
+// This rejects the fat septa under the skin of the back, which look like discs up close.
+bool has_tissue_beyond_ends(const SagittalPlane& plane, const Plane& normalised, const Disc& disc) {
+    const double pixel_mm = plane.pixel_mm;
+    const auto a = disc.along();
+    for (double side : {-1.0, 1.0}) {
+        const double reach = side * kTissueReach / pixel_mm;
+        if (mean_around(plane, normalised, disc.x + reach * a[0], disc.y + reach * a[1],
+                        6.0 / pixel_mm) < kMinTissueSignal)
+            return false;
+    }
+    return true;
+}
+
+std::vector<Disc> disc_candidates(const BandResponse& response, const SagittalPlane& plane,
+                                  const Plane& normalised) {
+    const double pixel_mm = plane.pixel_mm;
+    const auto size = response.score->GetLargestPossibleRegion().GetSize();
+    const long width = long(size[0]), height = long(size[1]);
+    const float* score = response.score->GetBufferPointer();
+    const float* angle = response.angle->GetBufferPointer();
+    const long radius = std::lround(7.0 / pixel_mm);
+    std::vector<Disc> candidates;
+    for (long y = radius; y < height - radius; ++y)
+        for (long x = radius; x < width - radius; ++x) {
+            const float value = score[y * width + x];
+            if (value < kMinCandidateScore) continue;
+            bool is_peak = true;
+            for (long dy = -radius; dy <= radius && is_peak; ++dy)
+                for (long dx = -radius; dx <= radius; ++dx)
+                    if (score[(y + dy) * width + x + dx] > value) {
+                        is_peak = false;
+                        break;
+                    }
+            if (!is_peak) continue;
+            Disc disc;
+            disc.x = double(x), disc.y = double(y), disc.angle = angle[y * width + x];
+            disc.score = value;
+            if (has_tissue_beyond_ends(plane, normalised, disc)) candidates.push_back(disc);
+        }
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Disc& a, const Disc& b) { return a.score > b.score; });
+    if (candidates.size() > kMaxCandidates) candidates.resize(kMaxCandidates);
+    return candidates;
+}
+
+bool may_follow(const Disc& upper, const Disc& lower, double pixel_mm) {
+    const double dx = (lower.x - upper.x) * pixel_mm, dy = (lower.y - upper.y) * pixel_mm;
+    const double distance = std::hypot(dx, dy);
+    if (distance < kMinDiscSpacing || distance > kMaxDiscSpacing) return false;
+    const double cos_limit = std::cos(deg(kMaxStepOffNormalDegrees));
+    for (const Disc* disc : {&upper, &lower}) {
+        const auto n = disc->normal();
+        if ((dx * n[0] + dy * n[1]) / distance < cos_limit) return false;
+    }
+    return std::abs(upper.angle - lower.angle) <= deg(kMaxTiltChangeDegrees);
+}
+
+double spacing(const Disc& a, const Disc& b, double pixel_mm) {
+    return std::hypot(b.x - a.x, b.y - a.y) * pixel_mm;
+}
+
+// The chain of discs with the best score in which each disc may follow the one above. Dynamic
+// programming over pairs (previous, current) so that the spacing of neighbours can be compared.
+std::vector<Disc> best_chain(std::vector<Disc> candidates, double pixel_mm) {
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Disc& a, const Disc& b) { return a.y < b.y; });
+    const long count = long(candidates.size());
+    if (count == 0) return {};
+    auto gain = [&](long i) { return std::min(candidates[i].score, kScoreCap); };
+    // total[i * count + j]: best chain ending with discs i then j (i == j: chain of one disc).
+    std::vector<double> total(count * count, -1.0);
+    std::vector<long> previous(count * count, -1);
+    for (long j = 0; j < count; ++j) total[j * count + j] = gain(j);
+    for (long j = 0; j < count; ++j)
+        for (long k = j + 1; k < count; ++k) {
+            if (!may_follow(candidates[j], candidates[k], pixel_mm)) continue;
+            const double step = spacing(candidates[j], candidates[k], pixel_mm);
+            double best = total[j * count + j] + gain(k);
+            long from = -1;
+            for (long i = 0; i < j; ++i) {
+                if (total[i * count + j] < 0) continue;
+                const double change = std::abs(step - spacing(candidates[i], candidates[j], pixel_mm));
+                const double value = total[i * count + j] + gain(k) - kSpacingPenalty * change;
+                if (value > best) best = value, from = i;
+            }
+            total[j * count + k] = best;
+            previous[j * count + k] = from;
+        }
+    const long best_state = long(std::max_element(total.begin(), total.end()) - total.begin());
+    long j = best_state / count, k = best_state % count;
+    std::vector<Disc> chain = {candidates[k]};
+    while (j != k) {
+        chain.push_back(candidates[j]);
+        const long i = previous[j * count + k];
+        k = j;
+        j = i < 0 ? k : i;
+    }
+    std::reverse(chain.begin(), chain.end());
+    return chain;
+}
+
+// Mean signal across the disc's central part at `offset` mm along its normal.
+double profile_at(const Plane& image, const Disc& disc, double offset, double pixel_mm) {
+    const auto a = disc.along(), n = disc.normal();
+    const auto size = image.GetLargestPossibleRegion().GetSize();
+    double sum = 0;
+    int count = 0;
+    for (double s = -8.0; s <= 8.0; s += 1.0) {
+        const long x = std::lround(disc.x + (s * a[0] + offset * n[0]) / pixel_mm);
+        const long y = std::lround(disc.y + (s * a[1] + offset * n[1]) / pixel_mm);
+        if (x < 0 || y < 0 || x >= long(size[0]) || y >= long(size[1])) continue;
+        sum += image.GetPixel({{x, y}});
+        ++count;
+    }
+    return count ? sum / count : 0.0;
+}
+
+// Where the disc's signal gives way to marrow above and below: the endplates.
+void measure_disc_edges(const Plane& image, Disc& disc, double pixel_mm) {
+    const double centre = profile_at(image, disc, 0, pixel_mm);
+    for (int direction : {-1, 1}) {
+        const double body = profile_at(image, disc, direction * 12.0, pixel_mm);
+        const double halfway = (centre + body) / 2;
+        double edge = 3.0;
+        for (double offset = 1.0; offset <= 9.0; offset += 0.5) {
+            const double value = profile_at(image, disc, direction * offset, pixel_mm);
+            edge = offset;
+            if ((body > centre && value >= halfway) || (body <= centre && value <= halfway)) break;
+        }
+        (direction < 0 ? disc.upper_edge : disc.lower_edge) = edge;
+    }
+}
+
+// Labels from the bottom up: the lowest disc of the chain is L5/S1.
+void label_discs(std::vector<Disc>& discs) {
+    static const char* const kLabels[] = {"L5/S1",   "L4/L5",   "L3/L4",  "L2/L3",
+                                          "L1/L2",   "T12/L1",  "T11/T12", "T10/T11",
+                                          "T9/T10",  "T8/T9"};
+    std::size_t from_bottom = 0;
+    for (auto disc = discs.rbegin(); disc != discs.rend(); ++disc, ++from_bottom)
+        disc->label = from_bottom < std::size(kLabels) ? kLabels[from_bottom] : "";
+    std::erase_if(discs, [](const Disc& disc) { return disc.label.empty(); });
+}
+
+}  // namespace
+
+std::array<double, 2> Disc::along() const { return {std::cos(angle), std::sin(angle)}; }
+std::array<double, 2> Disc::normal() const { return {-std::sin(angle), std::cos(angle)}; }
+
+std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label) {
+    const auto slash = disc_label.find('/');
+    return {disc_label.substr(0, slash), disc_label.substr(slash + 1)};
+}
+
+SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contrast) {
+    SpineLocalisation result;
+    const double scale = signal_scale(plane);
+    auto normalised = Plane::New();
+    normalised->Graft(smoothed(plane.image, 1.0));
+    {
+        float* pixels = normalised->GetBufferPointer();
+        const auto count = normalised->GetLargestPossibleRegion().GetNumberOfPixels();
+        for (std::size_t i = 0; i < count; ++i) pixels[i] = float(pixels[i] / scale);
+    }
+    const auto response = band_response(normalised, plane.inside, contrast, plane.pixel_mm);
+    auto chain = best_chain(disc_candidates(response, plane, *normalised), plane.pixel_mm);
+    if (chain.size() < 3) {
+        result.failure = "no vertebral column found on the mid-sagittal image";
+        return result;
+    }
+    for (auto& disc : chain) measure_disc_edges(*normalised, disc, plane.pixel_mm);
+    label_discs(chain);
+    result.discs = std::move(chain);
+    return result;
+}
+
+}  // namespace modic::core

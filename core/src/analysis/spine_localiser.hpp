@@ -1,0 +1,38 @@
+// Finds the intervertebral discs of the lumbar spine on one sagittal plane and labels them by
+// counting up from the sacrum. Vertebral bodies and endplates follow from the discs.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "analysis/sagittal_plane.hpp"
+
+namespace modic::core {
+
+// How discs differ from marrow on a plane. T1: discs are darker than marrow. Fluid-sensitive
+// (T2, STIR): healthy discs are brighter, degenerated ones darker, so either sign counts.
+enum class PlaneContrast { T1, Fluid };
+
+struct Disc {
+    double x = 0, y = 0;  // centre, in plane pixels
+    double angle = 0;  // tilt of the disc plane, radians; its long axis is along()
+    double score = 0;  // band contrast, in units of the plane's marrow signal
+    double upper_edge = 0, lower_edge = 0;  // endplate offsets from the centre along normal(), mm
+    std::string label;  // "L5/S1"
+
+    std::array<double, 2> along() const;  // anterior -> posterior along the disc
+    std::array<double, 2> normal() const;  // perpendicular, pointing to the feet
+};
+
+struct SpineLocalisation {
+    std::vector<Disc> discs;  // cranial to caudal; the last one is L5/S1
+    std::string failure;  // why no spine was found; empty on success
+};
+
+SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contrast);
+
+// "L4/L5" -> {"L4", "L5"}; "L5/S1" -> {"L5", "S1"}.
+std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label);
+
+}  // namespace modic::core
