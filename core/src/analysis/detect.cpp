@@ -1,0 +1,91 @@
+#include "analysis/detect.hpp"
+
+#include <chrono>
+
+#include "analysis/disc_levels.hpp"
+#include "analysis/marrow_typing.hpp"
+#include "analysis/sagittal_plane.hpp"
+#include "analysis/spine_localiser.hpp"
+#include "analysis/vertebra_geometry.hpp"
+
+namespace modic::core {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double milliseconds_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// The endplates reported, cranial to caudal: T12 inferior (for T12/L1), L1 superior ...
+// L5 inferior, S1 superior.
+std::vector<std::pair<std::string, EndplateSide>> reported_endplates() {
+    std::vector<std::pair<std::string, EndplateSide>> endplates = {{"T12", EndplateSide::Inferior}};
+    for (const char* label : {"L1", "L2", "L3", "L4", "L5"}) {
+        endplates.emplace_back(label, EndplateSide::Superior);
+        endplates.emplace_back(label, EndplateSide::Inferior);
+    }
+    endplates.emplace_back("S1", EndplateSide::Superior);
+    return endplates;
+}
+
+bool is_reported_vertebra(const std::string& label) {
+    for (const auto reported : kVertebraLabels)
+        if (reported == label) return true;
+    return false;
+}
+
+Evidence evidence_on(const SagittalPlane& plane, const std::vector<std::array<double, 2>>& outline) {
+    Evidence evidence;
+    evidence.series_role = plane.source->role;
+    evidence.sop_instance_uid = plane.source->sop_instance_uids.at(plane.slice);
+    for (const auto& point : outline) evidence.outline_px.push_back(plane.to_source_pixel(point[0], point[1]));
+    return evidence;
+}
+
+}  // namespace
+
+void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Findings& findings) {
+    const auto localise_start = Clock::now();
+    const auto t1_plane = extract_plane(t1, mid_sagittal_slice(t1));
+    const auto fluid_plane = extract_plane(fluid, mid_sagittal_slice(fluid));
+    const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
+    if (!t1_spine.failure.empty()) {
+        findings.status = AnalysisStatus::NotAnalyzable;
+        findings.reason = "sagittal T1 series " + t1.series_instance_uid + ": " + t1_spine.failure;
+        return;
+    }
+    const auto fluid_spine = localise_spine(fluid_plane, PlaneContrast::Fluid);
+    const auto t1_marrow = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, t1_plane.pixel_mm));
+    const auto fluid_marrow = prepare_marrow_plane(
+        fluid_plane, fluid_spine.failure.empty() ? vertebrae_from_discs(fluid_spine, fluid_plane.pixel_mm)
+                                                 : std::map<std::string, VertebraGeometry>{});
+    findings.timing_ms.localise = milliseconds_since(localise_start);
+
+    for (const auto& [label, body] : t1_marrow.bodies)
+        if (is_reported_vertebra(label))
+            findings.vertebrae.push_back({label, t1_plane.to_patient(body.centre[0], body.centre[1])});
+    std::sort(findings.vertebrae.begin(), findings.vertebrae.end(), [](const auto& a, const auto& b) {
+        return std::find(kVertebraLabels.begin(), kVertebraLabels.end(), a.label) <
+               std::find(kVertebraLabels.begin(), kVertebraLabels.end(), b.label);
+    });
+
+    const auto classify_start = Clock::now();
+    const bool fluid_is_stir = fluid.role == "stir";
+    for (const auto& [vertebra, side] : reported_endplates()) {
+        const auto body = t1_marrow.bodies.find(vertebra);
+        if (body == t1_marrow.bodies.end()) continue;
+        if (!(side == EndplateSide::Superior ? body->second.superior : body->second.inferior)) continue;
+        const auto reading = read_endplate(t1_marrow, &fluid_marrow, fluid_is_stir, vertebra, side);
+        EndplateFinding endplate{vertebra, side, reading.type, reading.confidence,
+                                 reading.depth_fraction, reading.extent_fraction,
+                                 reading.area_mm2 * t1.slice_thickness_mm / 1000.0, std::nullopt};
+        if (reading.type != ModicType::None) endplate.evidence = evidence_on(t1_plane, reading.outline);
+        findings.endplates.push_back(std::move(endplate));
+    }
+    findings.levels = summarise_levels(findings.endplates);
+    findings.timing_ms.classify = milliseconds_since(classify_start);
+    findings.status = AnalysisStatus::Analyzed;
+}
+
+}  // namespace modic::core

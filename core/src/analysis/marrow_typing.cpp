@@ -1,0 +1,219 @@
+#include "analysis/marrow_typing.hpp"
+
+#include <itkSmoothingRecursiveGaussianImageFilter.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+namespace modic::core {
+namespace {
+
+// The band of marrow read beside an endplate: 31 columns 1 mm apart across its central 30 mm,
+// 20 rows reaching half the body height inward, starting past the cortical endplate.
+constexpr int kColumns = 31;
+constexpr double kColumnStepMm = 1.0;
+constexpr int kRows = 20;
+constexpr double kReachFraction = 0.5;
+constexpr double kCortexMm = 1.5;
+// Signal, relative to the patient's normal marrow, that counts as bright or dark.
+constexpr double kT1Bright = 1.22, kT1Dark = 0.75;
+constexpr double kFluidBright = 1.3, kFluidDark = 0.72;
+// A change touches the endplate over at least this share of it and reaches this deep.
+constexpr double kMinExtent = 0.25, kMinDepth = 0.08;
+constexpr int kStartRows = 3;  // a lesion column must begin within this many rows of the endplate
+
+double median(std::vector<double> values) {
+    if (values.empty()) return 0;
+    auto middle = values.begin() + values.size() / 2;
+    std::nth_element(values.begin(), middle, values.end());
+    return *middle;
+}
+
+double sample(const Plane& image, double x, double y) {
+    const auto size = image.GetLargestPossibleRegion().GetSize();
+    const long x0 = long(std::floor(x)), y0 = long(std::floor(y));
+    if (x0 < 0 || y0 < 0 || x0 + 1 >= long(size[0]) || y0 + 1 >= long(size[1])) return 0;
+    const double fx = x - x0, fy = y - y0;
+    auto at = [&](long px, long py) { return double(image.GetPixel({{px, py}})); };
+    return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
+           fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+}
+
+// Plane position of grid cell (column, row) beside an endplate.
+std::array<double, 2> cell_position(const EndplateLine& line, double height_mm, double pixel_mm,
+                                    int column, int row) {
+    const double s = (column - (kColumns - 1) / 2.0) * kColumnStepMm / pixel_mm;
+    const double t = (kCortexMm + (row + 0.5) / kRows * kReachFraction * height_mm) / pixel_mm;
+    return {line.centre[0] + s * line.along[0] + t * line.inward[0],
+            line.centre[1] + s * line.along[1] + t * line.inward[1]};
+}
+
+using Grid = std::array<std::array<double, kRows>, kColumns>;
+
+// Marrow signal beside the endplate relative to normal marrow, or nullopt when the plane does
+// not show that endplate.
+std::optional<Grid> relative_signal(const MarrowPlane& marrow, const std::string& vertebra,
+                                    EndplateSide side) {
+    const auto found = marrow.bodies.find(vertebra);
+    if (found == marrow.bodies.end() || marrow.normal_marrow <= 0) return std::nullopt;
+    const auto& body = found->second;
+    const auto& line = side == EndplateSide::Superior ? body.superior : body.inferior;
+    if (!line) return std::nullopt;
+    Grid grid{};
+    for (int c = 0; c < kColumns; ++c)
+        for (int r = 0; r < kRows; ++r) {
+            const auto p = cell_position(*line, body.height_mm, marrow.plane->pixel_mm, c, r);
+            grid[c][r] = sample(*marrow.smoothed, p[0], p[1]) / marrow.normal_marrow;
+        }
+    return grid;
+}
+
+struct Lesion {
+    double extent = 0, depth = 0, area_cells = 0;
+    std::array<int, kColumns> depth_rows{};  // per column, rows from the endplate; 0 = none
+};
+
+// The part of a signal class that grows from the endplate inward, column by column.
+template <typename IsClass>
+Lesion lesion_from_endplate(IsClass&& is_class) {
+    Lesion lesion;
+    int columns = 0;
+    for (int c = 0; c < kColumns; ++c) {
+        int start = -1;
+        for (int r = 0; r < kStartRows; ++r)
+            if (is_class(c, r)) {
+                start = r;
+                break;
+            }
+        if (start < 0) continue;
+        int end = start, misses = 0;
+        for (int r = start; r < kRows && misses < 2; ++r) {
+            if (is_class(c, r)) end = r, misses = 0;
+            else ++misses;
+        }
+        lesion.depth_rows[c] = end + 1;
+        lesion.area_cells += end + 1;
+        lesion.depth = std::max(lesion.depth, (end + 1.0) / kRows * kReachFraction);
+        ++columns;
+    }
+    lesion.extent = double(columns) / kColumns;
+    return lesion;
+}
+
+bool is_present(const Lesion& lesion) {
+    return lesion.extent >= kMinExtent && lesion.depth >= kMinDepth;
+}
+
+// How clearly a lesion passes the presence rule, in [0, 1]; 0.5 at the threshold.
+double strength(const Lesion& lesion) {
+    const double margin = std::min(lesion.extent / kMinExtent, lesion.depth / kMinDepth);
+    return std::clamp(margin / (1.0 + margin), 0.0, 1.0);
+}
+
+std::vector<std::array<double, 2>> outline_of(const Lesion& lesion, const EndplateLine& line,
+                                              double height_mm, double pixel_mm) {
+    std::vector<std::array<double, 2>> top, bottom;
+    for (int c = 0; c < kColumns; ++c) {
+        if (lesion.depth_rows[c] == 0) continue;
+        top.push_back(cell_position(line, height_mm, pixel_mm, c, -1));
+        bottom.push_back(cell_position(line, height_mm, pixel_mm, c, lesion.depth_rows[c] - 1));
+    }
+    std::vector<std::array<double, 2>> outline = top;
+    outline.insert(outline.end(), bottom.rbegin(), bottom.rend());
+    if (!outline.empty()) outline.push_back(outline.front());
+    return outline;
+}
+
+}  // namespace
+
+MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
+                                 std::map<std::string, VertebraGeometry> bodies) {
+    MarrowPlane marrow;
+    marrow.plane = &plane;
+    auto filter = itk::SmoothingRecursiveGaussianImageFilter<Plane, Plane>::New();
+    filter->SetInput(plane.image);
+    filter->SetSigma(1.5);
+    filter->Update();
+    marrow.smoothed = filter->GetOutput();
+    marrow.bodies = std::move(bodies);
+
+    // Normal marrow: the middle third of each complete body, where Modic changes rarely reach.
+    std::vector<double> body_medians;
+    for (const auto& [label, body] : marrow.bodies) {
+        if (!body.superior || !body.inferior || label == "S1") continue;
+        std::vector<double> values;
+        for (double s = -10; s <= 10; s += 1.0)
+            for (double u = 0.35; u <= 0.65; u += 0.05) {
+                const auto& top = *body.superior;
+                const double t = u * body.height_mm;
+                values.push_back(sample(*marrow.smoothed,
+                                        top.centre[0] + (s * top.along[0] + t * top.inward[0]) / plane.pixel_mm,
+                                        top.centre[1] + (s * top.along[1] + t * top.inward[1]) / plane.pixel_mm));
+            }
+        body_medians.push_back(median(values));
+    }
+    marrow.normal_marrow = median(body_medians);
+    return marrow;
+}
+
+EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, bool fluid_is_stir,
+                              const std::string& vertebra, EndplateSide side) {
+    EndplateReading reading;
+    const auto t1_grid = relative_signal(t1, vertebra, side);
+    if (!t1_grid) return reading;
+    const auto fluid_grid = fluid ? relative_signal(*fluid, vertebra, side) : std::nullopt;
+
+    auto t1_bright = [&](int c, int r) { return (*t1_grid)[c][r] > kT1Bright; };
+    auto t1_dark = [&](int c, int r) { return (*t1_grid)[c][r] < kT1Dark; };
+    auto fluid_bright = [&](int c, int r) { return (*fluid_grid)[c][r] > kFluidBright; };
+    auto fluid_dark = [&](int c, int r) { return (*fluid_grid)[c][r] < kFluidDark; };
+
+    Lesion type1, type2, type3;
+    if (fluid_grid) {
+        type1 = lesion_from_endplate([&](int c, int r) { return t1_dark(c, r) && fluid_bright(c, r); });
+        // Fat is bright on T2 but suppressed on STIR.
+        type2 = lesion_from_endplate([&](int c, int r) {
+            return t1_bright(c, r) && (fluid_is_stir ? !fluid_bright(c, r) : !fluid_dark(c, r));
+        });
+        type3 = lesion_from_endplate([&](int c, int r) {
+            return t1_dark(c, r) && (fluid_is_stir ? !fluid_bright(c, r) : fluid_dark(c, r));
+        });
+    } else {
+        type2 = lesion_from_endplate(t1_bright);
+    }
+
+    const bool has1 = is_present(type1), has2 = is_present(type2), has3 = is_present(type3);
+    const Lesion* shown = nullptr;
+    if (has1 && has2) {
+        reading.type = ModicType::Type1_2;
+        shown = type1.area_cells > type2.area_cells ? &type1 : &type2;
+    } else if (has2 && has3) {
+        reading.type = ModicType::Type2_3;
+        shown = type2.area_cells > type3.area_cells ? &type2 : &type3;
+    } else if (has1 || has3) {
+        const bool one = has1 && (!has3 || type1.area_cells >= type3.area_cells);
+        reading.type = one ? ModicType::Type1 : ModicType::Type3;
+        shown = one ? &type1 : &type3;
+    } else if (has2) {
+        reading.type = ModicType::Type2;
+        shown = &type2;
+    }
+
+    if (!shown) {
+        const double strongest = std::max({strength(type1), strength(type2), strength(type3)});
+        reading.confidence = std::clamp(1.0 - strongest, 0.0, 1.0);
+        return reading;
+    }
+    const auto& body = t1.bodies.at(vertebra);
+    const auto& line = side == EndplateSide::Superior ? *body.superior : *body.inferior;
+    reading.confidence = strength(*shown) * (fluid_grid ? 1.0 : 0.8);
+    reading.extent_fraction = shown->extent;
+    reading.depth_fraction = shown->depth;
+    const double cell_mm2 = kColumnStepMm * kReachFraction * body.height_mm / kRows;
+    reading.area_mm2 = shown->area_cells * cell_mm2;
+    reading.outline = outline_of(*shown, line, body.height_mm, t1.plane->pixel_mm);
+    return reading;
+}
+
+}  // namespace modic::core
