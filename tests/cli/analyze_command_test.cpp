@@ -1,0 +1,164 @@
+// `modic-node analyze` end to end: the built binary run on folders of DICOM files.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "dicom_test_files.hpp"
+
+namespace modic {
+namespace {
+
+namespace fs = std::filesystem;
+using test::SyntheticMr;
+using test::TempDir;
+
+struct Run {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+std::string read_text(const fs::path& file) {
+    std::ifstream stream(file);
+    std::stringstream text;
+    text << stream.rdbuf();
+    return text.str();
+}
+
+std::string quoted(const std::string& argument) { return "'" + argument + "'"; }
+
+Run run_node(const TempDir& dir, const std::vector<std::string>& arguments) {
+    std::string command = quoted(MODIC_NODE_BINARY);
+    for (const auto& argument : arguments) command += " " + quoted(argument);
+    command += " >" + quoted((dir / "stdout").string()) + " 2>" + quoted((dir / "stderr").string());
+    const int status = std::system(command.c_str());
+    Run run;
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    run.out = read_text(dir / "stdout");
+    run.err = read_text(dir / "stderr");
+    return run;
+}
+
+nlohmann::json read_json(const fs::path& file) { return nlohmann::json::parse(read_text(file)); }
+
+void copy_spider(const std::string& patient, const fs::path& t1, const fs::path& t2) {
+    fs::create_directories(t1.parent_path());
+    fs::create_directories(t2.parent_path());
+    fs::copy_file(test::spider_dev_dir() / patient / "t1.dcm", t1);
+    fs::copy_file(test::spider_dev_dir() / patient / "t2.dcm", t2);
+}
+
+TEST(AnalyzeCommand, AnalysesACopyOfARealStudyAndSkipsJunkWithAWarning) {
+    TempDir dir;
+    const auto study = dir / "study";
+    copy_spider("spider_001", study / "1" / "IM_0001", study / "2" / "deeper" / "IM_0001");
+    std::ofstream(study / "README.txt") << "not DICOM\n";
+    const auto run = run_node(dir, {"analyze", study.string(), "--json", (dir / "out.json").string()});
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.err.find("warning: " + (study / "README.txt").string() + ": skipped"),
+              std::string::npos)
+        << run.err;
+    const auto json = read_json(dir / "out.json");
+    EXPECT_TRUE(json["status"] == "analyzed" || json["status"] == "not_analyzable") << json;
+    EXPECT_EQ(json["study_instance_uid"], "2.25.663258457482632739394936969467240525");
+    EXPECT_EQ(json["series"]["t1"], "2.25.351766642820250330201350651158291011");
+    EXPECT_EQ(json["series"]["t2"], "2.25.236321422621037716302601260091111989");
+    EXPECT_TRUE(json["series"]["stir"].is_null());
+    EXPECT_GT(json["timing_ms"]["load"].get<double>(), 0.0);
+    EXPECT_NE(run.out.find("study 2.25.663258457482632739394936969467240525"), std::string::npos);
+    EXPECT_FALSE(fs::exists(dir / "out.json.partial"));
+}
+
+TEST(AnalyzeCommand, WritesTheStructuredReportWhenAsked) {
+    TempDir dir;
+    copy_spider("spider_007", dir / "study" / "a", dir / "study" / "b");
+    const auto run = run_node(dir, {"analyze", (dir / "study").string(), "--json",
+                                    (dir / "out.json").string(), "--sr", (dir / "sr.dcm").string()});
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    ASSERT_TRUE(fs::exists(dir / "sr.dcm")) << run.err;
+    EXPECT_EQ(read_text(dir / "sr.dcm").substr(128, 4), "DICM");
+}
+
+TEST(AnalyzeCommand, ACtStudyIsJudgedNotAnalysable) {
+    TempDir dir;
+    SyntheticMr ct;
+    ct.modality = "CT";
+    ct.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+    ct.description = "LWS";
+    ct.orientation = test::kAxial;
+    test::write_mr(ct, dir / "study" / "ct1");
+    const auto run = run_node(dir, {"analyze", (dir / "study").string(), "--json",
+                                    (dir / "out.json").string()});
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    const auto json = read_json(dir / "out.json");
+    EXPECT_EQ(json["status"], "not_analyzable");
+    EXPECT_NE(json["reason"].get<std::string>().find("series 1 \"LWS\" (1 image): CT"),
+              std::string::npos)
+        << json["reason"];
+}
+
+TEST(AnalyzeCommand, AFolderWithoutDicomFilesIsAnErrorThatSaysWhatToDo) {
+    TempDir dir;
+    std::ofstream((dir / "empty-study").string() + "/x.txt");
+    fs::create_directories(dir / "empty-study");
+    std::ofstream(dir / "empty-study" / "x.txt") << "hello\n";
+    const auto run = run_node(dir, {"analyze", (dir / "empty-study").string(), "--json",
+                                    (dir / "out.json").string()});
+    EXPECT_EQ(run.exit_code, 2);
+    EXPECT_NE(run.err.find("error: no DICOM file found under"), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("give the folder that holds the study's DICOM files"),
+              std::string::npos);
+    EXPECT_FALSE(fs::exists(dir / "out.json"));
+}
+
+TEST(AnalyzeCommand, TwoStudiesAreListedAndStudyPicksOne) {
+    TempDir dir;
+    const auto folder = dir / "mixed";
+    copy_spider("spider_001", folder / "a1", folder / "a2");
+    copy_spider("spider_013", folder / "b1", folder / "b2");
+    const auto out = (dir / "out.json").string();
+    const auto refused = run_node(dir, {"analyze", folder.string(), "--json", out});
+    EXPECT_EQ(refused.exit_code, 2);
+    EXPECT_NE(refused.err.find("holds 2 studies; choose one with --study UID"), std::string::npos)
+        << refused.err;
+    EXPECT_NE(refused.err.find("2.25.663258457482632739394936969467240525 (2 instances)"),
+              std::string::npos)
+        << refused.err;
+    EXPECT_FALSE(fs::exists(out));
+
+    const auto chosen = run_node(
+        dir, {"analyze", folder.string(), "--json", out, "--study",
+              "2.25.663258457482632739394936969467240525"});
+    EXPECT_EQ(chosen.exit_code, 0) << chosen.err;
+    EXPECT_EQ(read_json(out)["study_instance_uid"], "2.25.663258457482632739394936969467240525");
+
+    const auto unknown = run_node(dir, {"analyze", folder.string(), "--json", out, "--study", "1.2"});
+    EXPECT_EQ(unknown.exit_code, 2);
+    EXPECT_NE(unknown.err.find("no study 1.2 in"), std::string::npos) << unknown.err;
+}
+
+TEST(AnalyzeCommand, UsageAndInputOutputErrorsExitNonZero) {
+    TempDir dir;
+    copy_spider("spider_001", dir / "study" / "t1", dir / "study" / "t2");
+    const auto no_json = run_node(dir, {"analyze", (dir / "study").string()});
+    EXPECT_NE(no_json.exit_code, 0);
+    EXPECT_NE(no_json.err.find("--json"), std::string::npos) << no_json.err;
+
+    const auto no_folder = run_node(dir, {"analyze", (dir / "nowhere").string(), "--json",
+                                          (dir / "out.json").string()});
+    EXPECT_EQ(no_folder.exit_code, 1);
+    EXPECT_NE(no_folder.err.find("nowhere is not a readable folder"), std::string::npos)
+        << no_folder.err;
+
+    const auto unwritable = run_node(dir, {"analyze", (dir / "study").string(), "--json",
+                                           (dir / "no-such-dir" / "out.json").string()});
+    EXPECT_EQ(unwritable.exit_code, 1);
+    EXPECT_NE(unwritable.err.find("error: findings JSON not written"), std::string::npos)
+        << unwritable.err;
+}
+
+}  // namespace
+}  // namespace modic
