@@ -1,5 +1,6 @@
 #include <array>
 #include <stdexcept>
+#include <string>
 
 #include "sr_reader.hpp"
 
@@ -59,8 +60,7 @@ void read_group_item(DSRDocumentTree& tree, ReadGroup& group) {
             }
             break;
         case DSRTypes::VT_Num: {
-            Float64 value = 0;
-            item.getNumericValue().getFloatingPointRepresentation(value);
+            const double value = std::stod(item.getNumericValue().getNumericValue().c_str());
             group.numbers[concept_value] = {value, code_of(item.getNumericValue().getMeasurementUnit())};
             break;
         }
