@@ -3,10 +3,12 @@
 #include <dcmtk/oflog/oflog.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <system_error>
+#include <vector>
 
 #include "modic/core/analyze.hpp"
 #include "modic/core/findings_json.hpp"
@@ -83,12 +85,31 @@ std::string outcome_line(const core::Findings& findings) {
                        findings.study_instance_uid, changed, findings.levels.size());
 }
 
+// The folder an output goes to must exist before minutes are spent on the analysis.
+std::optional<std::string> unwritable_output(const AnalyzeOptions& options) {
+    std::vector<fs::path> outputs{options.json_output};
+    if (options.sr_output) outputs.push_back(*options.sr_output);
+    for (const auto& output : outputs) {
+        const auto folder = output.parent_path().empty() ? fs::path(".") : output.parent_path();
+        std::error_code error;
+        if (!fs::is_directory(folder, error)) {
+            return fmt::format("cannot write {}: folder {} does not exist", output.string(),
+                               folder.string());
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 int run_analyze(const AnalyzeOptions& options, std::ostream& out, std::ostream& err) {
     // DCMTK's own log would repeat, without context, what the warnings below say with it.
     OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
 
+    if (const auto problem = unwritable_output(options)) {
+        err << "error: " << *problem << "; create it or choose another path\n";
+        return kExitIoError;
+    }
     core::FolderScan scan;
     try {
         scan = core::scan_folder(options.study_dir);

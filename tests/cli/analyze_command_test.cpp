@@ -32,8 +32,10 @@ std::string quoted(const std::string& argument) { return "'" + argument + "'"; }
 
 Run run_node(const TempDir& dir, const std::vector<std::string>& arguments) {
     std::string command = quoted(MODIC_NODE_BINARY);
-    for (const auto& argument : arguments) command += " " + quoted(argument);
-    command += " >" + quoted((dir / "stdout").string()) + " 2>" + quoted((dir / "stderr").string());
+    for (const auto& argument : arguments) command.append(" ").append(quoted(argument));
+    // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string&&.
+    command.append(" >").append(quoted((dir / "stdout").string()));
+    command.append(" 2>").append(quoted((dir / "stderr").string()));
     const int status = std::system(command.c_str());
     Run run;
     run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -102,7 +104,6 @@ TEST(AnalyzeCommand, ACtStudyIsJudgedNotAnalysable) {
 
 TEST(AnalyzeCommand, AFolderWithoutDicomFilesIsAnErrorThatSaysWhatToDo) {
     TempDir dir;
-    std::ofstream((dir / "empty-study").string() + "/x.txt");
     fs::create_directories(dir / "empty-study");
     std::ofstream(dir / "empty-study" / "x.txt") << "hello\n";
     const auto run = run_node(dir, {"analyze", (dir / "empty-study").string(), "--json",
@@ -156,8 +157,16 @@ TEST(AnalyzeCommand, UsageAndInputOutputErrorsExitNonZero) {
     const auto unwritable = run_node(dir, {"analyze", (dir / "study").string(), "--json",
                                            (dir / "no-such-dir" / "out.json").string()});
     EXPECT_EQ(unwritable.exit_code, 1);
-    EXPECT_NE(unwritable.err.find("error: findings JSON not written"), std::string::npos)
+    EXPECT_NE(unwritable.err.find("no-such-dir does not exist"), std::string::npos)
         << unwritable.err;
+
+    // A folder in place of the JSON file: found only when writing, after the analysis.
+    fs::create_directories(dir / "taken.json" / "x");
+    const auto occupied = run_node(dir, {"analyze", (dir / "study").string(), "--json",
+                                         (dir / "taken.json").string()});
+    EXPECT_EQ(occupied.exit_code, 1);
+    EXPECT_NE(occupied.err.find("error: findings JSON not written"), std::string::npos)
+        << occupied.err;
 }
 
 }  // namespace
