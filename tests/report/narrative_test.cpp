@@ -72,6 +72,15 @@ TEST(Narrative, ReportsAChangedEndplateEvenWhenItsLevelIsNotListed) {
                   kCaveat);
 }
 
+TEST(Narrative, PlacesT12EndplatesAtTheDiscsTheyFace) {
+    auto findings = analysed_with_levels({{"T12/L1", ModicType::None}, {"L1/L2", ModicType::None}});
+    findings.endplates.push_back(changed("T12", EndplateSide::Superior, ModicType::Type2, 0.2, 0.5));
+    EXPECT_EQ(report::narrative_summary(findings),
+              std::string("T11/T12: Modic type 2 change of the superior endplate of T12 (depth 20%, extent 50%). "
+                          "T12/L1 to L1/L2: no Modic change. ") +
+                  kCaveat);
+}
+
 TEST(Narrative, NotAnalysableStudyGivesTheReason) {
     Findings findings;
     findings.status = AnalysisStatus::NotAnalyzable;

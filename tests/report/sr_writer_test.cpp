@@ -411,5 +411,31 @@ TEST_F(SrWriterTest, RefusesAStudyWithoutInstances) {
                  std::runtime_error);
 }
 
+TEST_F(SrWriterTest, CodesThoracicSitesInThePrivateScheme) {
+    const auto& written = sr("changes");
+    auto findings = written.findings;
+    core::EndplateFinding t12;
+    t12.vertebra = "T12";
+    t12.side = core::EndplateSide::Inferior;
+    t12.modic_type = core::ModicType::Type2;
+    t12.confidence = 0.7;
+    t12.depth_fraction = 0.2;
+    t12.extent_fraction = 0.5;
+    t12.volume_ml = 0.3;
+    t12.evidence = findings.endplates.front().evidence;  // none: L1's superior endplate is unchanged
+    findings.endplates.push_back(t12);
+    findings.levels.insert(findings.levels.begin(), {"T12/L1", core::ModicType::Type2, 0.7});
+    const auto output = folder_->path() / "t12-sr.dcm";
+    core::write_structured_report(findings, written.study, {}, output);
+
+    const auto read = read_sr(output);
+    const auto* group = group_tracked(read, "T12 inferior endplate");
+    ASSERT_NE(group, nullptr);
+    EXPECT_EQ(group->site, (Code{"T12", "99MODIC", "Twelfth thoracic vertebra"}));
+    EXPECT_EQ(group->finding, (Code{"MC2", "99MODIC", "Modic type 2 change"}));
+    EXPECT_TRUE(group->outline.empty());
+    EXPECT_TRUE(dciodvfy_errors(output).empty());
+}
+
 }  // namespace
 }  // namespace modic::test

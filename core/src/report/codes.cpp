@@ -87,6 +87,7 @@ std::optional<DSRCodedEntryValue> vertebra_site(std::string_view vertebra) {
 }
 
 std::optional<DSRCodedEntryValue> disc_level_site(std::string_view disc_level) {
+    if (disc_level == "T11/T12") return private_code("T11-T12", "T11-T12 intervertebral disc");
     if (disc_level == "T12/L1") return private_code("T12-L1", "T12-L1 intervertebral disc");
     return snomed_site(kDiscCodes, disc_level);
 }

@@ -36,7 +36,7 @@ DSRCodedEntryValue reason_not_analysed();
 // SNOMED CT vertebra (L1..L5, S1 as the sacrum); T12 falls back to a 99MODIC code because no
 // SNOMED CT code for it was verified. std::nullopt for labels the core does not produce.
 std::optional<DSRCodedEntryValue> vertebra_site(std::string_view vertebra);
-// SNOMED CT intervertebral disc level (L1/L2..L5/S1); T12/L1 falls back to 99MODIC.
+// SNOMED CT intervertebral disc level (L1/L2..L5/S1); T11/T12 and T12/L1 fall back to 99MODIC.
 std::optional<DSRCodedEntryValue> disc_level_site(std::string_view disc_level);
 DSRCodedEntryValue endplate_modifier(EndplateSide side);  // SNOMED CT Superior / Inferior
 

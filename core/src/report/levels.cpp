@@ -4,9 +4,15 @@
 
 namespace modic::core::report {
 
+namespace {
+// The disc above T12 is not a level the core summarises, but T12's superior endplate faces it.
+constexpr std::string_view kDiscAboveT12 = "T11/T12";
+}  // namespace
+
 std::size_t disc_level_rank(std::string_view disc_level) {
+    if (disc_level == kDiscAboveT12) return 0;
     const auto found = std::find(kDiscLevels.begin(), kDiscLevels.end(), disc_level);
-    return static_cast<std::size_t>(found - kDiscLevels.begin());
+    return 1 + static_cast<std::size_t>(found - kDiscLevels.begin());
 }
 
 LevelVertebrae vertebrae_of(std::string_view disc_level) {
@@ -22,7 +28,7 @@ std::string disc_level_of(const EndplateFinding& endplate) {
         if (found + 1 == kVertebraLabels.end()) return {};
         return endplate.vertebra + "/" + std::string(*(found + 1));
     }
-    if (found == kVertebraLabels.begin()) return {};
+    if (found == kVertebraLabels.begin()) return std::string(kDiscAboveT12);
     return std::string(*(found - 1)) + "/" + endplate.vertebra;
 }
 

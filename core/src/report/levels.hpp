@@ -9,7 +9,8 @@
 
 namespace modic::core::report {
 
-// Position of a disc level in kDiscLevels (cranial to caudal); levels not listed sort last.
+// Position of a disc level, cranial to caudal: T11/T12 (which T12's superior endplate faces), then
+// kDiscLevels; levels not listed sort last.
 std::size_t disc_level_rank(std::string_view disc_level);
 
 // "L4/L5" -> {"L4", "L5"}: the vertebra above and below the disc.

@@ -167,6 +167,7 @@ void add_image_region(DSRDocumentTree& tree, const Evidence& evidence, const std
 
 void add_group_extras(DSRDocumentTree& tree, const std::vector<GroupExtras>& extras,
                       const std::vector<SourceInstance>& study) {
+    if (extras.empty()) return;
     std::vector<size_t> groups;  // node IDs of the Measurement Group containers, document order
     if (tree.gotoRoot() == 0) throw std::runtime_error("SR: empty content tree");
     do {
@@ -259,6 +260,18 @@ std::vector<GroupExtras> build_report(TID1500_MeasurementReport& report, const F
     check(report.addQualitativeEvaluation(codes::narrative_summary(), report::narrative_summary(findings).c_str()),
           "narrative summary");
     return extras;
+}
+
+// DCMTK's TID 1500 always makes the Imaging Measurements container; a study without measurement
+// groups (not analysed) would carry it empty, which says nothing.
+void remove_empty_imaging_measurements(DSRDocumentTree& tree) {
+    if (tree.gotoRoot() == 0) return;
+    do {
+        if (tree.getCurrentContentItem().getConceptName() == CODE_DCM_ImagingMeasurements && !tree.hasChildNodes()) {
+            tree.removeCurrentContentItem();
+            return;
+        }
+    } while (tree.iterate());
 }
 
 // ---- the document around the tree -------------------------------------------------------------
@@ -382,6 +395,7 @@ WrittenSr write_structured_report(const Findings& findings, const std::vector<So
     // TID 1500 makes DCMTK choose Enhanced SR; SCOORDs need Comprehensive SR anyway.
     check(document.changeDocumentType(DSRTypes::DT_ComprehensiveSR), "document type");
     add_group_extras(document.getTree(), extras, study);
+    remove_empty_imaging_measurements(document.getTree());
     check(document.createNewSeriesInStudy(source_instance.study_instance_uid.c_str()), "series");
     check(document.setSeriesDescription("Modic changes (AI)"), "series description");
     check(document.setManufacturer(std::string(kProductName).c_str()), "manufacturer");
