@@ -85,11 +85,11 @@ void run_pipeline(std::vector<SourceInstance> study, Findings& findings, Analysi
 
     const auto load_started = Clock::now();
     const auto t1 = load_or_explain(study, findings.series.t1, "t1", findings, log);
-    if (!t1) return;
-    const auto fluid = load_or_explain(study, selection.fluid->series_instance_uid,
-                                       selection.fluid_role, findings, log);
-    if (!fluid) return;
+    const auto fluid = t1 ? load_or_explain(study, selection.fluid->series_instance_uid,
+                                            selection.fluid_role, findings, log)
+                          : std::nullopt;
     findings.timing_ms.load = milliseconds_since(load_started);
+    if (!t1 || !fluid) return;
 
     // Detection reports failure by setting NotAnalyzable itself.
     findings.status = AnalysisStatus::Analyzed;
@@ -115,6 +115,9 @@ Findings analyse_study(const std::vector<SourceInstance>& study, AnalysisLog& lo
         // Bad data must never take the node down: it becomes a reason the operator can read.
         mark_not_analyzable(findings, fmt::format("analysis of study {} failed: {}",
                                                   findings.study_instance_uid, error.what()));
+    } catch (...) {
+        mark_not_analyzable(findings, fmt::format("analysis of study {} failed: unknown error",
+                                                  findings.study_instance_uid));
     }
     if (findings.status == AnalysisStatus::NotAnalyzable) {
         // No partial anatomy next to a "not analysable": readers would take it for a result.

@@ -89,7 +89,8 @@ void write_mr(const SyntheticMr& mr, const fs::path& file) {
     check(d.putAndInsertUint16(DCM_BitsAllocated, 16), "BitsAllocated");
     check(d.putAndInsertUint16(DCM_BitsStored, static_cast<Uint16>(mr.bits_stored)), "BitsStored");
     check(d.putAndInsertUint16(DCM_HighBit, static_cast<Uint16>(mr.bits_stored - 1)), "HighBit");
-    check(d.putAndInsertUint16(DCM_PixelRepresentation, 0), "PixelRepresentation");
+    check(d.putAndInsertUint16(DCM_PixelRepresentation, mr.is_signed ? 1 : 0),
+          "PixelRepresentation");
     std::vector<Uint16> values;
     for (int row = 0; row < mr.rows; ++row) {
         for (int column = 0; column < mr.columns; ++column) {

@@ -54,6 +54,7 @@ struct SyntheticMr {
     int rows = 6;
     int columns = 5;
     int bits_stored = 12;
+    bool is_signed = false;  // PixelRepresentation 1: `pixels` hold two's complement values
     std::string photometric = "MONOCHROME2";
     std::optional<double> rescale_slope;
     std::optional<double> rescale_intercept;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "dicom_test_files.hpp"
 
 namespace modic::core {
@@ -100,6 +102,22 @@ TEST(LoadSeries, Monochrome1IsInverted) {
     EXPECT_EQ(voxel(*loaded.volume, 1, 1, 0), 4095 - mr.stored_value(1, 1));
 }
 
+TEST(LoadSeries, SignedPixelsAreSignExtendedFromBitsStored) {
+    TempDir dir;
+    SyntheticMr mr;
+    mr.rows = 1;
+    mr.columns = 3;
+    mr.is_signed = true;
+    // -5 and -2048 in 12 bits; the unused top bits hold noise that must be ignored.
+    mr.pixels = {0x0ffb, 0xf800, 0x07ff};
+    write_mr(mr, dir / "signed.dcm");
+    const auto loaded = load_series({source_of(dir / "signed.dcm", mr)}, "t1");
+    ASSERT_TRUE(loaded.volume.has_value()) << loaded.error;
+    EXPECT_EQ(voxel(*loaded.volume, 0, 0, 0), -5);
+    EXPECT_EQ(voxel(*loaded.volume, 1, 0, 0), -2048);
+    EXPECT_EQ(voxel(*loaded.volume, 2, 0, 0), 2047);
+}
+
 TEST(LoadSeries, CompressedCopiesGiveTheSamePixels) {
     TempDir dir;
     const auto original = test::spider_dev_dir() / "spider_001" / "t1.dcm";
@@ -139,6 +157,26 @@ TEST(LoadSeries, ATruncatedFileIsNotLoadableAndTheErrorNamesInstanceAndFile) {
                   std::string::npos)
             << loaded.error;
     }
+}
+
+TEST(LoadSeries, ACorruptCompressedStreamIsAnErrorNotACrash) {
+    TempDir dir;
+    const auto original = test::spider_dev_dir() / "spider_001" / "t1.dcm";
+    test::write_compressed_copy(original, dir / "jpeg-ls.dcm", test::Compression::JpegLsLossless);
+    // Overwrite the middle of the compressed stream, keeping the file's length and structure.
+    const auto size = fs::file_size(dir / "jpeg-ls.dcm");
+    {
+        std::fstream stream(dir / "jpeg-ls.dcm", std::ios::in | std::ios::out | std::ios::binary);
+        stream.seekp(static_cast<std::streamoff>(size / 2));
+        const std::string garbage(2000, '\xff');
+        stream.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+    SourceInstance source{dir / "jpeg-ls.dcm", "", "", "1.2.3.4.5", "", "", 0};
+    const auto loaded = load_series({source}, "t1");
+    EXPECT_FALSE(loaded.volume.has_value());
+    EXPECT_NE(loaded.error.find("pixel data of instance"), std::string::npos) << loaded.error;
+    EXPECT_NE(loaded.error.find("jpeg-ls.dcm cannot be decoded: "), std::string::npos)
+        << loaded.error;
 }
 
 TEST(LoadSeries, SlicesOfAnotherMatrixOrOrientationAreSetAsideWithAWarning) {

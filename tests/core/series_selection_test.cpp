@@ -71,10 +71,12 @@ TEST(SeriesSelection, StirNeedsInversionRecoveryWithAFatNullingInversionTime) {
     t1_flair.echo_time_ms = 9;
     t1_flair.repetition_time_ms = 2200;
     EXPECT_EQ(weighting_of(t1_flair), Weighting::T1);
-    // A TI without inversion recovery in ScanningSequence is not a STIR.
+    // A STIR-range TI without IR in ScanningSequence counts only if the description agrees.
     auto not_ir = stir(5);
     not_ir.scanning_sequence = {"SE"};
     not_ir.echo_time_ms = 90;
+    EXPECT_EQ(weighting_of(not_ir), Weighting::Stir);
+    not_ir.description = "SAG T2";
     EXPECT_EQ(weighting_of(not_ir), Weighting::T2);
 }
 

@@ -91,7 +91,10 @@ std::optional<Weighting> weighting_from_numbers(const SeriesHeader& series) {
     const auto& ti = series.inversion_time_ms;
     const auto& tr = series.repetition_time_ms;
     const auto& te = series.echo_time_ms;
-    if (ti && (inversion_recovery || series.scanning_sequence.empty())) {
+    // Some exports drop IR from ScanningSequence: a STIR-range TI then counts only when the
+    // description agrees, so that neither the TI nor the name alone makes a STIR.
+    const bool named_stir = has_word(words_of(series.description), {"STIR", "TIRM"});
+    if (ti && (inversion_recovery || series.scanning_sequence.empty() || named_stir)) {
         // Fat's null point: ~150 ms at 1.5 T, ~220 ms at 3 T.
         const bool field_fits = !series.field_strength_t ||
                                 (*series.field_strength_t >= 1.0 && *series.field_strength_t <= 3.5);

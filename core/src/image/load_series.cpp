@@ -179,9 +179,13 @@ Slice read_slice(const SourceInstance& instance) {
     DcmFileFormat file_format;
     const OFCondition loaded = file_format.loadFile(instance.file.c_str());
     if (loaded.bad()) {
+        // DCMTK's words for a file cut short are obscure; say what they mean.
+        const std::string why = loaded == EC_StreamNotifyClient
+                                    ? fmt::format("the file ends early, it is truncated ({})",
+                                                  loaded.text())
+                                    : loaded.text();
         throw BadInstance(fmt::format("pixel data of instance {} in {} cannot be decoded: {}",
-                                      instance.sop_instance_uid, instance.file.string(),
-                                      loaded.text()));
+                                      instance.sop_instance_uid, instance.file.string(), why));
     }
     DcmDataset& dataset = *file_format.getDataset();
     Slice slice;
