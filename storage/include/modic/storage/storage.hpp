@@ -46,7 +46,7 @@ struct StorageOptions {
 };
 
 // The current schema version (PRAGMA user_version); older databases are migrated at open.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // 64-bit checksum of bytes (a fast non-cryptographic hash), stored per instance.
 std::uint64_t checksum64(std::span<const std::byte> bytes);
@@ -94,7 +94,8 @@ public:
     // ---- studies ---------------------------------------------------------------------------
 
     // Studies whose last instance arrived at or before now - quiet, whose current content
-    // (generation) has no job yet, and that have no job queued or analysing. For each, a job is
+    // (generation) has no job yet, and that have no job queued or analysing (call again when a
+    // job leaves analysing: a study that got instances meanwhile waits for it). For each, a job is
     // created atomically and returned: queued, or not_analyzable (reason "instances with
     // different PatientIDs") for a mixed-patient study. The new job's predecessor and
     // sr_series_uid come from the study's latest SR, if any. The completeness timer calls this.
@@ -114,8 +115,9 @@ public:
     // ---- jobs ------------------------------------------------------------------------------
     //
     // Allowed transitions (anything else throws IllegalTransitionError and changes nothing):
-    //   queued    -> analysing (claim_next_job) | ignored | not_analyzable   (set_job_outcome)
-    //   analysing -> reporting | done (record_report) | failed | not_analyzable (set_job_outcome)
+    //   queued    -> analysing (claim_next_job) | ignored | not_analyzable | failed (set_job_outcome)
+    //   analysing -> reporting | done (record_report) | failed | ignored | not_analyzable
+    //                                                                     (set_job_outcome)
     //             -> queued (recovery at open)
     //   not_analyzable -> reporting | done (record_report: an SR saying so is sent)
     //   reporting -> delivered (every delivery sent) | failed (a delivery gave up and none pending)
@@ -125,7 +127,8 @@ public:
     std::optional<Job> claim_next_job();
 
     // Ends a queued / analysing job without an SR: ignored (routing), not_analyzable (e.g.
-    // "Enhanced MR not yet supported") or failed (`detail` becomes last_error).
+    // "Enhanced MR not yet supported"; `detail` becomes reason) or failed (`detail` becomes
+    // last_error).
     void set_job_outcome(std::int64_t job_id, JobState outcome, const std::string& detail);
 
     // The SR of a job has been written (durably, e.g. with write_sr_file) at `sr_path`: records
@@ -188,6 +191,7 @@ public:
 
 private:
     struct Impl;
+    class Receiver;
     std::unique_ptr<Impl> impl_;
 };
 

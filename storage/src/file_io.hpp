@@ -1,0 +1,41 @@
+// Small POSIX file helpers for the store: exclusive creates, no-replace renames, fsyncs, statvfs.
+// Each error names the file and the system's reason.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+
+namespace modic::storage::file_io {
+
+// Creates `file` (must not exist) with `bytes`; on any failure removes it and throws StorageError
+// (DiskBelowWatermarkError-free: ENOSPC is reported as a StorageError naming the file).
+// fsyncs the file first when `fsync_file`.
+void write_new_file(const std::filesystem::path& file, std::span<const std::byte> bytes, bool fsync_file);
+
+// rename(2) that refuses to replace: false if `to` exists (nothing changed). Throws on other errors.
+bool rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// rename(2), replacing `to` if it exists.
+void rename_replace(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// fsync of a file or directory.
+void fsync_path(const std::filesystem::path& path);
+
+// create_directories; returns true if something was created.
+bool make_directories(const std::filesystem::path& dir);
+
+// Reads the whole file and returns its checksum64; `size` gets its size. Throws if unreadable.
+std::uint64_t checksum_of_file(const std::filesystem::path& file, std::uint64_t& size);
+
+struct DiskSpace {
+    std::uint64_t free_bytes = 0;   // available to unprivileged users
+    std::uint64_t total_bytes = 0;
+};
+DiskSpace disk_space(const std::filesystem::path& path);
+
+// Removes a file, ignoring "does not exist"; never throws.
+void remove_quietly(const std::filesystem::path& file) noexcept;
+
+}  // namespace modic::storage::file_io
