@@ -8,20 +8,21 @@
 #include <cmath>
 #include <numbers>
 #include <numeric>
+#include <optional>
 
 namespace modic::core {
 namespace {
 
 // Geometry of the band detector, in millimetres. A disc with its endplates is a band 4-15 mm
 // thick between two vertebral bodies 20-35 mm tall.
-constexpr double kBandHalfLength = 12.0;  // along the disc
+constexpr double kBandHalfLength = 16.0;  // along the disc
 // Beyond the ends of a disc lie the canal and the prevertebral tissues, not another band: long
 // straight edges (skin, fat planes, bowel walls) continue there and are penalised.
-constexpr double kEndBoxOffset = 26.0, kEndBoxHalfLength = 6.0;
+constexpr double kEndBoxOffset = 30.0, kEndBoxHalfLength = 6.0;
 constexpr double kDiscHalfHeight = 3.0;
 constexpr double kBodyBoxStart = 5.5;  // from the disc centre
 constexpr double kBodyBoxEnd = 15.0;
-constexpr double kMaxTiltDegrees = 60.0;
+constexpr double kMaxTiltDegrees = 48.0;
 constexpr double kTiltStepDegrees = 6.0;
 // Chain rules between neighbouring discs.
 constexpr double kMinDiscSpacing = 20.0, kMaxDiscSpacing = 58.0;
@@ -29,10 +30,22 @@ constexpr double kMaxStepOffNormalDegrees = 35.0;
 constexpr double kMaxTiltChangeDegrees = 32.0;
 constexpr double kMinCandidateScore = 0.06;
 constexpr std::size_t kMaxCandidates = 80;
-constexpr double kTissueReach = 50.0, kMinTissueSignal = 0.12;
+constexpr double kTissueReach = 45.0, kMinTissueSignal = 0.12;
+// Chain repair: a gap this many times the usual spacing hides a missed disc; a missed disc beyond
+// either end of the chain is accepted at this much contrast.
+constexpr double kGapFactor = 1.6;
+constexpr double kMinExtensionScore = 0.12;
+// Sacral discs below S1 are rudiments, much shorter than lumbar discs.
+constexpr double kSacralLengthFactor = 0.75;
+constexpr double kSacralTurnDegrees = 10.0;
 // A chain is scored by its discs' contrast, capped so that one very contrasted structure cannot
 // outweigh a regular column, less a penalty for irregular spacing between neighbours.
 constexpr double kScoreCap = 0.5;
+// Only the contrast above this counts toward a chain, so faint bands (sacral rudiments, noise)
+// do not lengthen it; a faint disc inside the column is put back by fill_gaps.
+constexpr double kGainOffset = 0.15;
+// A second chain this far from the best and at least this strong, in front of it, is the column.
+constexpr double kChainExclusionMm = 15.0, kAnteriorChainShare = 0.6;
 constexpr double kSpacingPenalty = 0.02;  // per mm of change in spacing
 
 constexpr double deg(double degrees) { return degrees * std::numbers::pi / 180.0; }
@@ -156,7 +169,7 @@ BandResponse band_response(const Plane::Pointer& image, const Plane::Pointer& in
             if (contrast == PlaneContrast::Fluid)
                 value = std::max(value, std::min(1.0, (disc - std::max(above, below)) / bodies));
             // Bodies on both sides look alike; a band at the edge of an organ does not.
-            return value - 0.5 * std::abs(above - below) / bodies;
+            return value - std::abs(above - below) / bodies;
         };
         for (long y = body_end; y < height - body_end; ++y)
             for (long x = margin; x < width - margin; ++x) {
@@ -195,18 +208,15 @@ double mean_around(const SagittalPlane& plane, const Plane& image, double x, dou
     return count ? sum / count : 1.0;
 }
 
-// A lumbar disc lies deep in the trunk: there is tissue, not air, well beyond both of its ends.
-// This rejects the fat septa under the skin of the back, which look like discs up close.
+// A lumbar disc lies deep in the trunk: behind it are the canal, the posterior elements and the
+// back muscles, not air. This rejects the fat septa under the skin of the back, which look like
+// discs up close. (In front, the field of view may end close to the spine.)
 bool has_tissue_beyond_ends(const SagittalPlane& plane, const Plane& normalised, const Disc& disc) {
     const double pixel_mm = plane.pixel_mm;
     const auto a = disc.along();
-    for (double side : {-1.0, 1.0}) {
-        const double reach = side * kTissueReach / pixel_mm;
-        if (mean_around(plane, normalised, disc.x + reach * a[0], disc.y + reach * a[1],
-                        6.0 / pixel_mm) < kMinTissueSignal)
-            return false;
-    }
-    return true;
+    const double reach = kTissueReach / pixel_mm;
+    return mean_around(plane, normalised, disc.x + reach * a[0], disc.y + reach * a[1],
+                       6.0 / pixel_mm) >= kMinTissueSignal;
 }
 
 std::vector<Disc> disc_candidates(const BandResponse& response, const SagittalPlane& plane,
@@ -264,9 +274,10 @@ std::vector<Disc> best_chain(std::vector<Disc> candidates, double pixel_mm) {
               [](const Disc& a, const Disc& b) { return a.y < b.y; });
     const long count = long(candidates.size());
     if (count == 0) return {};
-    auto gain = [&](long i) { return std::min(candidates[i].score, kScoreCap); };
+    auto gain = [&](long i) { return std::min(candidates[i].score, kScoreCap) - kGainOffset; };
     // total[i * count + j]: best chain ending with discs i then j (i == j: chain of one disc).
-    std::vector<double> total(count * count, -1.0);
+    constexpr double kUnreachable = -1e9;
+    std::vector<double> total(count * count, kUnreachable);
     std::vector<long> previous(count * count, -1);
     for (long j = 0; j < count; ++j) total[j * count + j] = gain(j);
     for (long j = 0; j < count; ++j)
@@ -276,7 +287,7 @@ std::vector<Disc> best_chain(std::vector<Disc> candidates, double pixel_mm) {
             double best = total[j * count + j] + gain(k);
             long from = -1;
             for (long i = 0; i < j; ++i) {
-                if (total[i * count + j] < 0) continue;
+                if (total[i * count + j] == kUnreachable) continue;
                 const double change = std::abs(step - spacing(candidates[i], candidates[j], pixel_mm));
                 const double value = total[i * count + j] + gain(k) - kSpacingPenalty * change;
                 if (value > best) best = value, from = i;
@@ -295,6 +306,171 @@ std::vector<Disc> best_chain(std::vector<Disc> candidates, double pixel_mm) {
     }
     std::reverse(chain.begin(), chain.end());
     return chain;
+}
+
+
+// Band contrast at offset s (mm) along the disc, read with short boxes across it.
+double band_contrast_at(const Plane& image, const Disc& disc, double s, PlaneContrast contrast,
+                        double pixel_mm) {
+    const auto a = disc.along(), n = disc.normal();
+    auto mean_across = [&](double from, double to) {
+        double sum = 0;
+        int count = 0;
+        for (double t = from; t <= to; t += 1.0)
+            for (double ds = -2.0; ds <= 2.0; ds += 1.0) {
+                const double x = disc.x + ((s + ds) * a[0] + t * n[0]) / pixel_mm;
+                const double y = disc.y + ((s + ds) * a[1] + t * n[1]) / pixel_mm;
+                const auto size = image.GetLargestPossibleRegion().GetSize();
+                const long px = std::lround(x), py = std::lround(y);
+                if (px < 0 || py < 0 || px >= long(size[0]) || py >= long(size[1])) continue;
+                sum += image.GetPixel({{px, py}});
+                ++count;
+            }
+        return count ? sum / count : 0.0;
+    };
+    const double disc_signal = mean_across(-2, 2);
+    const double above = mean_across(-13, -6), below = mean_across(6, 13);
+    const double bodies = std::max(std::min(above, below), 0.05);
+    double value = (std::min(above, below) - disc_signal) / bodies;
+    if (contrast == PlaneContrast::Fluid)
+        value = std::max(value, (disc_signal - std::max(above, below)) / bodies);
+    return value;
+}
+
+// Moves the disc's centre to the middle of its band and measures the band's length: the band
+// detector, with its short boxes, may sit anywhere along a disc.
+void centre_on_band(const Plane& image, Disc& disc, PlaneContrast contrast, double pixel_mm) {
+    constexpr double kReach = 35.0;
+    std::vector<double> profile;
+    for (double s = -kReach; s <= kReach; s += 1.0)
+        profile.push_back(band_contrast_at(image, disc, s, contrast, pixel_mm));
+    const long middle = long(kReach);
+    const long peak = long(std::max_element(profile.begin() + middle - 10, profile.begin() + middle + 11) -
+                           profile.begin());
+    const double threshold = 0.35 * profile[peak];
+    long first = peak, last = peak;
+    while (first > 0 && profile[first - 1] > threshold) --first;
+    while (last + 1 < long(profile.size()) && profile[last + 1] > threshold) ++last;
+    const double shift = ((first + last) / 2.0 - middle) / pixel_mm;
+    const auto a = disc.along();
+    disc.x += shift * a[0];
+    disc.y += shift * a[1];
+    disc.length = double(last - first + 1);
+}
+
+// The strongest response within `radius` pixels of (x, y) that may follow or precede `anchor`.
+std::optional<Disc> best_response_near(const BandResponse& response, double x, double y,
+                                       double radius) {
+    const auto size = response.score->GetLargestPossibleRegion().GetSize();
+    std::optional<Disc> best;
+    for (long py = std::lround(y - radius); py <= std::lround(y + radius); ++py)
+        for (long px = std::lround(x - radius); px <= std::lround(x + radius); ++px) {
+            if (px < 0 || py < 0 || px >= long(size[0]) || py >= long(size[1])) continue;
+            if (std::hypot(px - x, py - y) > radius) continue;
+            const float value = response.score->GetPixel({{px, py}});
+            if (!best || value > best->score) {
+                best = Disc{};
+                best->x = double(px), best->y = double(py), best->score = value;
+                best->angle = response.angle->GetPixel({{px, py}});
+            }
+        }
+    return best;
+}
+
+double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
+    std::vector<double> spacings;
+    for (std::size_t i = 1; i < chain.size(); ++i)
+        spacings.push_back(spacing(chain[i - 1], chain[i], pixel_mm));
+    std::nth_element(spacings.begin(), spacings.begin() + spacings.size() / 2, spacings.end());
+    return spacings[spacings.size() / 2];
+}
+
+// Inserts the disc missed in a gap of about twice the usual spacing.
+void fill_gaps(std::vector<Disc>& chain, const BandResponse& response, double pixel_mm) {
+    const double usual = median_spacing(chain, pixel_mm);
+    for (std::size_t i = 1; i < chain.size(); ++i) {
+        if (spacing(chain[i - 1], chain[i], pixel_mm) < kGapFactor * usual) continue;
+        const double x = (chain[i - 1].x + chain[i].x) / 2, y = (chain[i - 1].y + chain[i].y) / 2;
+        auto missed = best_response_near(response, x, y, 0.25 * usual / pixel_mm);
+        if (!missed || missed->score <= 0) continue;
+        chain.insert(chain.begin() + long(i), *missed);
+        ++i;
+    }
+}
+
+// Follows the column beyond the chain's ends while a disc shows where the next one should be.
+void extend_chain(std::vector<Disc>& chain, const BandResponse& response, const SagittalPlane& plane,
+                  const Plane& normalised) {
+    const double pixel_mm = plane.pixel_mm;
+    for (bool downward : {true, false}) {
+        while (chain.size() >= 2) {
+            const Disc& end = downward ? chain.back() : chain.front();
+            const Disc& inner = downward ? chain[chain.size() - 2] : chain[1];
+            // The next disc continues the step from the inner disc to the end one, turned by the
+            // change of tilt between them (the column curves smoothly).
+            const double turn = end.angle - inner.angle;
+            const double dx = end.x - inner.x, dy = end.y - inner.y;
+            const double step_x = dx * std::cos(turn) - dy * std::sin(turn);
+            const double step_y = dx * std::sin(turn) + dy * std::cos(turn);
+            const double step = std::hypot(step_x, step_y);
+            auto next = best_response_near(response, end.x + step_x, end.y + step_y, 0.3 * step);
+            if (!next || next->score < kMinExtensionScore) break;
+            const bool fits = downward ? may_follow(end, *next, pixel_mm) : may_follow(*next, end, pixel_mm);
+            if (!fits || !has_tissue_beyond_ends(plane, normalised, *next)) break;
+            if (downward) chain.push_back(*next);
+            else chain.insert(chain.begin(), *next);
+        }
+    }
+}
+
+// Below S1 the sacrum's rudimentary discs are short and steeper than L5/S1; a chain that ran
+// into them is cut back.
+void drop_sacral_rudiments(std::vector<Disc>& chain) {
+    if (chain.size() < 4) return;
+    std::vector<double> lengths;
+    for (const auto& disc : chain) lengths.push_back(disc.length);
+    std::nth_element(lengths.begin(), lengths.begin() + lengths.size() / 2, lengths.end());
+    const double usual = lengths[lengths.size() / 2];
+    while (chain.size() >= 4) {
+        const Disc& last = chain.back();
+        const Disc& above = chain[chain.size() - 2];
+        const bool short_band = last.length < kSacralLengthFactor * usual;
+        const bool steeper = above.angle - last.angle > deg(kSacralTurnDegrees);
+        if (!(short_band && steeper)) break;
+        chain.pop_back();
+    }
+}
+
+double chain_strength(const std::vector<Disc>& chain) {
+    double total = 0;
+    for (const auto& disc : chain) total += std::min(disc.score, kScoreCap) - kGainOffset;
+    return total;
+}
+
+double mean_x(const std::vector<Disc>& chain) {
+    double sum = 0;
+    for (const auto& disc : chain) sum += disc.x;
+    return chain.empty() ? 0 : sum / double(chain.size());
+}
+
+// The vertebral bodies are the most anterior periodic structure of the back: the spinous
+// processes and facets behind the canal also form a chain of bands. When a second chain nearly
+// as strong runs in front of the best one, it is the column.
+std::vector<Disc> column_chain(const std::vector<Disc>& candidates, double pixel_mm) {
+    auto best = best_chain(candidates, pixel_mm);
+    std::vector<Disc> others;
+    for (const auto& candidate : candidates) {
+        bool near_best = false;
+        for (const auto& disc : best)
+            near_best |= std::hypot(candidate.x - disc.x, candidate.y - disc.y) * pixel_mm < kChainExclusionMm;
+        if (!near_best) others.push_back(candidate);
+    }
+    auto second = best_chain(others, pixel_mm);
+    const bool in_front = mean_x(second) < mean_x(best) - kChainExclusionMm / pixel_mm;
+    if (second.size() >= 4 && in_front &&
+        chain_strength(second) >= kAnteriorChainShare * chain_strength(best))
+        return second;
+    return best;
 }
 
 // Mean signal across the disc's central part at `offset` mm along its normal.
@@ -361,12 +537,19 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
         for (std::size_t i = 0; i < count; ++i) pixels[i] = float(pixels[i] / scale);
     }
     const auto response = band_response(normalised, plane.inside, contrast, plane.pixel_mm);
-    auto chain = best_chain(disc_candidates(response, plane, *normalised), plane.pixel_mm);
+    result.candidates = disc_candidates(response, plane, *normalised);
+    auto chain = column_chain(result.candidates, plane.pixel_mm);
     if (chain.size() < 3) {
         result.failure = "no vertebral column found on the mid-sagittal image";
         return result;
     }
-    for (auto& disc : chain) measure_disc_edges(*normalised, disc, plane.pixel_mm);
+    fill_gaps(chain, response, plane.pixel_mm);
+    extend_chain(chain, response, plane, *normalised);
+    for (auto& disc : chain) {
+        centre_on_band(*normalised, disc, contrast, plane.pixel_mm);
+        measure_disc_edges(*normalised, disc, plane.pixel_mm);
+    }
+    drop_sacral_rudiments(chain);
     label_discs(chain);
     result.discs = std::move(chain);
     return result;

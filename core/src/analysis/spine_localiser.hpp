@@ -19,6 +19,7 @@ struct Disc {
     double angle = 0;  // tilt of the disc plane, radians; its long axis is along()
     double score = 0;  // band contrast, in units of the plane's marrow signal
     double upper_edge = 0, lower_edge = 0;  // endplate offsets from the centre along normal(), mm
+    double length = 0;  // anterior-posterior extent of the band, mm
     std::string label;  // "L5/S1"
 
     std::array<double, 2> along() const;  // anterior -> posterior along the disc
@@ -28,6 +29,7 @@ struct Disc {
 struct SpineLocalisation {
     std::vector<Disc> discs;  // cranial to caudal; the last one is L5/S1
     std::string failure;  // why no spine was found; empty on success
+    std::vector<Disc> candidates;  // every band found, for diagnostics
 };
 
 SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contrast);
