@@ -418,7 +418,7 @@ Delivery Storage::record_delivery_failed(std::int64_t delivery_id, const std::st
         const int doublings = std::clamp(delivery.attempts - 1, 0, 30);
         const auto delay = std::min<std::chrono::seconds>(policy.initial * (std::int64_t{1} << doublings), policy.max);
         delivery.state = give_up ? DeliveryState::gave_up : DeliveryState::pending;
-        delivery.next_attempt_at = give_up ? now : now + delay;
+        delivery.next_attempt_at = from_millis(to_millis(give_up ? now : now + delay));  // as stored
         delivery.last_error = error;
         db.statement("UPDATE deliveries SET state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
             .bind_all(std::string(to_string(delivery.state)), to_millis(delivery.next_attempt_at), error, delivery_id)
