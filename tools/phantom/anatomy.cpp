@@ -153,7 +153,7 @@ void SpineModel::build_vertebrae(Rng& rng, const LesionPlan& plan) {
 void SpineModel::build_soft_tissue(Rng& rng) {
     const double fat_post = rng.uniform(6, 45);
     const double muscle_margin = rng.uniform(6, 18);
-    const double belly = rng.uniform(55, 160);
+    const double belly = rng.uniform(90, 210);  // often beyond the field of view, as in the clinic
     fat_ant_ = rng.uniform(8, 40);
     muscle_ant_ = rng.uniform(7, 13);
     body_half_width_ = rng.uniform(130, 180);
@@ -418,7 +418,11 @@ bool SpineModel::lesion_tissue(int index, Vec3 p, double s, double a, double l,
         const bool superior = lesion.side == core::EndplateSide::Superior;
         const double below_endplate = superior ? depth_superior : depth_inferior;
         if (below_endplate >= depth) continue;
-        const bool first_part = lesion_noise_.at(p, 3.5) > 0.0;
+        // Mixed types: irregular patches that alternate along the endplate every few millimetres,
+        // so that even a small change shows both parts.
+        const double period = 9.0;
+        const double mix = 0.6 * std::cos(2 * kPi * (a - lesion.a_center) / period) + 0.5 * lesion_noise_.at(p, 3.0);
+        const bool first_part = mix > 0.0;
         switch (lesion.type) {
             case core::ModicType::Type1: tissue = Tissue::Modic1; break;
             case core::ModicType::Type2: tissue = Tissue::Modic2; break;
@@ -723,9 +727,9 @@ Sample SpineModel::soft_tissue_sample(Vec3 p) const {
         out.tissue = Tissue::Fat;
         return out;
     }
-    const double fine = soft_noise_.at(p + Vec3{0, 200, 0}, 6.0);
-    if (fine > 0.5) out.tissue = Tissue::BowelFluid;
-    else if (fine < -0.62) out.tissue = Tissue::Gas;
+    const double fine = soft_noise_.at(p + Vec3{0, 200, 0}, 8.0);
+    if (fine > 0.6) out.tissue = Tissue::BowelFluid;
+    else if (fine < -0.72) out.tissue = Tissue::Gas;
     else out.tissue = Tissue::Bowel;
     return out;
 }

@@ -12,6 +12,7 @@
 #include <dcmtk/dcmjpeg/djrplol.h>
 #include <dcmtk/dcmjpls/djencode.h>
 #include <dcmtk/dcmjpls/djrparam.h>
+#include <dcmtk/oflog/oflog.h>
 #include <fmt/format.h>
 
 namespace modic::phantom {
@@ -86,6 +87,8 @@ void put_series(AttributeWriter& w, const SeriesInfo& s, const PatientStudyInfo&
     w.text(DCM_PositionReferenceIndicator, "");
     w.text(DCM_SeriesDescription, s.description);
     w.text(DCM_BodyPartExamined, s.body_part);
+    // Without a body part the validator cannot tell whether it is paired: say laterality unknown.
+    if (s.body_part.empty()) w.text(DCM_Laterality, "");
     w.text(DCM_SeriesDate, study.study_date);
     w.text(DCM_SeriesTime, s.series_time);
     w.text(DCM_AcquisitionDate, study.study_date);
@@ -189,6 +192,8 @@ std::string decimal_string(double value, int decimals) {
 void register_codecs() {
     static bool registered = false;
     if (registered) return;
+    // The JPEG encoder notes at info level that it ignores the rescale; keep stderr for problems.
+    OFLog::configure(OFLogger::WARN_LOG_LEVEL);
     DJEncoderRegistration::registerCodecs();
     DJLSEncoderRegistration::registerCodecs();
     DcmRLEEncoderRegistration::registerCodecs();

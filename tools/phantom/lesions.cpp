@@ -29,8 +29,8 @@ PlannedModic draw_modic(Rng& rng, const std::string& vertebra, EndplateSide side
     m.vertebra = vertebra;
     m.side = side;
     m.type = type;
-    m.depth_fraction = rng.uniform(0.12, 0.45);
-    m.extent_fraction = rng.uniform(0.35, 0.95);
+    m.depth_fraction = rng.uniform(0.2, 0.45);
+    m.extent_fraction = rng.uniform(0.4, 0.95);
     return m;
 }
 
