@@ -130,6 +130,7 @@ TEST(SeriesSelection, PlaneFromTheSliceNormal) {
 TEST(SeriesSelection, PicksTheSagittalT1AndT2OfATypicalStudy) {
     auto localiser = series(1, 8, 4, "3-plane loc");
     localiser.orientation_count = 3;
+    localiser.orientation_spread_deg = 90;
     localiser.instance_count = 9;
     localiser.slice_count = 3;
     const auto selection =
@@ -189,12 +190,21 @@ TEST(SeriesSelection, LocalisersAreNotUsed) {
     by_image_type.image_type = {"ORIGINAL", "PRIMARY", "LOCALIZER"};
     auto by_orientations = series(2, 600, 10, "survey");
     by_orientations.orientation_count = 3;
+    by_orientations.orientation_spread_deg = 90;
     by_orientations.slice_count = 3;
-    const auto selection = select_series({by_image_type, by_orientations, series(3, 3000, 100)});
+    // Axial blocks angled to each disc: several orientations, but not a localiser.
+    auto angled_blocks = series(4, 4000, 100, "t2_tse_tra", kAxialIop);
+    angled_blocks.orientation_count = 3;
+    angled_blocks.orientation_spread_deg = 30;
+    angled_blocks.slice_count = 5;
+    const auto selection =
+        select_series({by_image_type, by_orientations, series(3, 3000, 100), angled_blocks});
     EXPECT_FALSE(selection.analysable());
     EXPECT_EQ(selection.reason.rfind("no sagittal T1-weighted series", 0), 0u) << selection.reason;
     EXPECT_NE(selection.notes[0].find("localizer"), std::string::npos);
     EXPECT_NE(selection.notes[1].find("localizer"), std::string::npos);
+    EXPECT_NE(selection.notes[3].find("axial T2, not used"), std::string::npos)
+        << selection.notes[3];
 }
 
 TEST(SeriesSelection, PostContrastSeriesAreNotUsed) {
@@ -269,15 +279,30 @@ TEST(SeriesSelection, SummarisesInstancesPerSeries) {
     ASSERT_EQ(summaries.size(), 2u);
     EXPECT_EQ(summaries[0].series_number, 1);  // ordered by SeriesNumber
     EXPECT_EQ(summaries[0].orientation_count, 3);
+    EXPECT_NEAR(summaries[0].orientation_spread_deg, 90, 1e-9);
     EXPECT_EQ(summaries[0].slice_count, 1);
     const auto& sagittal = summaries[1];
     EXPECT_EQ(sagittal.instance_count, 3);
     EXPECT_EQ(sagittal.slice_count, 3);
     EXPECT_EQ(sagittal.orientation_count, 1);
+    EXPECT_EQ(sagittal.orientation_spread_deg, 0);
     ASSERT_TRUE(sagittal.left_right_range_mm.has_value());
     EXPECT_DOUBLE_EQ((*sagittal.left_right_range_mm)[0], -4);
     EXPECT_DOUBLE_EQ((*sagittal.left_right_range_mm)[1], 4);
     EXPECT_EQ(sagittal.patient_ids, std::vector<std::string>{"P1"});
+}
+
+TEST(SeriesSelection, AngledAxialBlocksAreNotTakenForALocaliser) {
+    const double c = std::cos(30 * std::numbers::pi / 180), s = std::sin(30 * std::numbers::pi / 180);
+    std::vector<InstanceHeader> blocks;
+    for (int i = 0; i < 4; ++i) blocks.push_back(instance("1.9.5", 5, 0, kAxialIop));
+    for (int i = 0; i < 4; ++i) blocks.push_back(instance("1.9.5", 5, 0, {1, 0, 0, 0, c, s}));
+    const auto summaries = summarise_series(blocks);
+    ASSERT_EQ(summaries.size(), 1u);
+    EXPECT_EQ(summaries[0].orientation_count, 2);
+    EXPECT_NEAR(summaries[0].orientation_spread_deg, 30, 1e-6);
+    const auto selection = select_series(summaries);
+    EXPECT_EQ(selection.notes[0].find("localizer"), std::string::npos) << selection.notes[0];
 }
 
 }  // namespace

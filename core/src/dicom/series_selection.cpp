@@ -18,8 +18,9 @@ using Vec3 = std::array<double, 3>;
 const double kPlaneTolerance = std::cos(20.0 * std::numbers::pi / 180.0);
 // A series "covers the midline" when its slices reach this close to x = 0.
 constexpr double kMidlineMarginMm = 10.0;
-// At most this many slices per orientation in a multi-orientation series: a localiser.
+// At most this many slices per orientation in a series of planes this far apart: a localiser.
 constexpr int kLocaliserMaxSlices = 5;
+constexpr double kLocaliserMinSpreadDeg = 45.0;
 
 Vec3 cross(const Vec3& a, const Vec3& b) {
     return {a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]};
@@ -127,7 +128,10 @@ bool is_localiser(const SeriesHeader& series) {
     if (contains(series.image_type, "LOCALIZER") || contains(series.image_type, "SCOUT")) {
         return true;
     }
-    if (series.orientation_count >= 2 && series.slice_count <= kLocaliserMaxSlices) return true;
+    if (series.orientation_spread_deg >= kLocaliserMinSpreadDeg &&
+        series.slice_count <= kLocaliserMaxSlices) {
+        return true;
+    }
     const auto words = words_of(series.description);
     return series.slice_count <= kLocaliserMaxSlices &&
            has_word(words, {"LOC", "LOCALIZER", "LOCALISER", "SCOUT", "SURVEY", "3PLANE",
@@ -221,6 +225,25 @@ std::optional<std::string> mixed_patients_reason(const std::vector<SeriesHeader>
     return fmt::format("the study's series belong to {} different PatientIDs ({}); not analysed, "
                        "so that no report goes to the wrong patient",
                        first_series_of_patient.size(), fmt::join(labels, ", "));
+}
+
+template <typename Groups>
+double orientation_spread_deg(const Groups& by_orientation) {
+    std::vector<Vec3> normals;
+    for (const auto& [key, members] : by_orientation) {
+        if (auto normal = slice_normal(*members.front()->orientation)) normals.push_back(*normal);
+    }
+    double smallest_cosine = 1.0;
+    for (std::size_t i = 0; i < normals.size(); ++i) {
+        for (std::size_t j = i + 1; j < normals.size(); ++j) {
+            const auto& a = normals[i];
+            const auto& b = normals[j];
+            // Opposite normals are the same plane.
+            smallest_cosine =
+                std::min(smallest_cosine, std::abs(a[0] * b[0] + a[1] * b[1] + a[2] * b[2]));
+        }
+    }
+    return std::acos(std::clamp(smallest_cosine, 0.0, 1.0)) * 180.0 / std::numbers::pi;
 }
 
 }  // namespace
@@ -358,6 +381,7 @@ std::vector<SeriesHeader> summarise_series(const std::vector<InstanceHeader>& in
             by_orientation[key].push_back(instance);
         }
         series.orientation_count = static_cast<int>(by_orientation.size());
+        series.orientation_spread_deg = orientation_spread_deg(by_orientation);
         const std::vector<const InstanceHeader*>* main = nullptr;
         for (const auto& [key, members] : by_orientation) {
             if (!main || members.size() > main->size()) main = &members;

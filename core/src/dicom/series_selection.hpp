@@ -30,6 +30,9 @@ struct SeriesHeader {
     std::string contrast_agent;
     std::optional<std::array<double, 6>> orientation;  // that of most of its instances
     int orientation_count = 0;  // distinct orientations among its instances
+    // Largest angle between the slice normals of its instances: ~90 for a three-plane localiser,
+    // a few tens of degrees for axial blocks angled to each disc.
+    double orientation_spread_deg = 0.0;
     int instance_count = 0;
     int slice_count = 0;  // instances in the main orientation
     std::optional<std::array<double, 2>> pixel_spacing_mm;
