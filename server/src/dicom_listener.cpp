@@ -1,0 +1,316 @@
+#include "modic/server/dicom_listener.hpp"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmnet/diutil.h>
+#include <dcmtk/dcmnet/scppool.h>
+#include <dcmtk/dcmnet/scpthrd.h>
+#include <fmt/core.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <system_error>
+
+#include "received_file.hpp"
+
+namespace modic::server {
+
+std::vector<std::string> default_storage_sop_classes() {
+    return {UID_MRImageStorage, UID_EnhancedMRImageStorage, UID_SecondaryCaptureImageStorage};
+}
+
+std::vector<std::string> default_transfer_syntaxes() {
+    // Lossless encodings first, so that a sender offering several keeps the data as it was;
+    // the uncompressed ones every SCU can do; lossy ones last.
+    return {UID_LittleEndianExplicitTransferSyntax,
+            UID_LittleEndianImplicitTransferSyntax,
+            UID_BigEndianExplicitTransferSyntax,
+            UID_DeflatedExplicitVRLittleEndianTransferSyntax,
+            UID_JPEGProcess14SV1TransferSyntax,
+            UID_JPEGProcess14TransferSyntax,
+            UID_JPEGLSLosslessTransferSyntax,
+            UID_RLELosslessTransferSyntax,
+            UID_JPEGProcess1TransferSyntax,
+            UID_JPEGProcess2_4TransferSyntax,
+            UID_JPEGLSLossyTransferSyntax};
+}
+
+namespace {
+
+// What every association thread of one listener shares.
+struct ListenerContext {
+    ListenerSettings settings;
+    storage::Storage* store = nullptr;
+    DicomListener::StoredCallback on_stored;
+    std::unique_ptr<AssociationPolicy> policy;
+};
+
+// DcmSCPPool constructs its SCPs without arguments (on the listening thread); each worker thread
+// finds its listener's context here, set by the worker before the SCP runs.
+thread_local ListenerContext* current_context = nullptr;
+
+DcmRefuseReasonType dcmtk_reason(Refusal refusal) {
+    switch (refusal) {
+        case Refusal::CalledAeNotRecognised: return DCMSCP_CALLED_AE_TITLE_NOT_RECOGNIZED;
+        case Refusal::CallingAeNotRecognised: return DCMSCP_CALLING_AE_TITLE_NOT_RECOGNIZED;
+        case Refusal::TooManyAssociations: return DCMSCP_TOO_MANY_ASSOCIATIONS;
+    }
+    return DCMSCP_INTERNAL_ERROR;
+}
+
+// One association: policy at request time, C-ECHO by DcmSCP, C-STORE here.
+class NodeScp : public DcmThreadSCP {
+public:
+protected:
+    void notifyAssociationRequest(const T_ASC_Parameters& params,
+                                  DcmSCPActionType& desired_action) override {
+        calling_ae_ = trim_ae_title(params.DULparams.callingAPTitle);
+        called_ae_ = trim_ae_title(params.DULparams.calledAPTitle);
+        peer_address_ = params.DULparams.callingPresentationAddress;
+        refusal_ = context().policy->admit(called_ae_, calling_ae_, peer_address_);
+        if (refusal_) {
+            spdlog::warn("association from {} at {} to {} refused: {}", calling_ae_, peer_address_,
+                         called_ae_, to_string(*refusal_));
+            desired_action = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+            return;
+        }
+        admitted_ = true;
+        spdlog::debug("association from {} at {} to {} admitted", calling_ae_, peer_address_,
+                      called_ae_);
+    }
+
+    void refuseAssociation(const DcmRefuseReasonType reason) override {
+        DcmThreadSCP::refuseAssociation(refusal_ ? dcmtk_reason(*refusal_) : reason);
+    }
+
+    // The policy has decided already, with the caller's real address (DcmSCP passes the called
+    // address to checkCallingHostAccepted).
+    OFBool checkCalledAETitleAccepted(const OFString&) override { return OFTrue; }
+    OFBool checkCallingAETitleAccepted(const OFString&) override { return OFTrue; }
+    OFBool checkCallingHostAccepted(const OFString&) override { return OFTrue; }
+
+    void notifyAssociationTermination() override {
+        if (!admitted_) return;
+        context().policy->release(calling_ae_);
+        spdlog::info("association from {} at {} ended: {} stored, {} already held, {} refused, "
+                     "{} echo",
+                     calling_ae_, peer_address_, stored_, already_held_, refused_, echoes_);
+        admitted_ = false;
+        stored_ = already_held_ = refused_ = echoes_ = 0;
+        refusal_.reset();
+    }
+
+    OFCondition handleIncomingCommand(T_DIMSE_Message* message,
+                                      const DcmPresentationContextInfo& info) override {
+        if (message->CommandField == DIMSE_C_STORE_RQ)
+            return handle_store(message->msg.CStoreRQ, info.presentationContextID);
+        if (message->CommandField == DIMSE_C_ECHO_RQ) ++echoes_;
+        return DcmThreadSCP::handleIncomingCommand(message, info);
+    }
+
+private:
+    OFCondition handle_store(T_DIMSE_C_StoreRQ& request, T_ASC_PresentationContextID context_id) {
+        const std::string sop_class = request.AffectedSOPClassUID;
+        const std::string sop_instance = request.AffectedSOPInstanceUID;
+        if (!sop_class_accepted(sop_class))
+            return refuse_after_reading(request, context_id, dimse_status::kSopClassNotSupported,
+                                        "SOP class not accepted");
+        try {
+            context().store->check_free_space();
+        } catch (const storage::DiskBelowWatermarkError& error) {
+            return refuse_after_reading(request, context_id, dimse_status::kOutOfResources,
+                                        error.what());
+        }
+
+        const std::filesystem::path temp = context().store->new_temp_path();
+        OFCondition received = receiveSTORERequest(request, context_id, OFString(temp.c_str()));
+        if (received.bad()) {
+            remove_quietly(temp);
+            spdlog::warn("C-STORE from {}: dataset not received ({}), association ends",
+                         calling_ae_, received.text());
+            return received;
+        }
+        FileCheck check = check_received_file(temp, sop_class, sop_instance);
+        if (check.status != dimse_status::kSuccess) {
+            remove_quietly(temp);
+            return answer_refused(request, context_id, check.status, check.reason);
+        }
+        check.instance.calling_ae = calling_ae_;
+        return answer_stored(request, context_id, check.instance, temp);
+    }
+
+    // Hands the file to the store, which makes it durable (or removes it) before returning.
+    OFCondition answer_stored(T_DIMSE_C_StoreRQ& request, T_ASC_PresentationContextID context_id,
+                              const storage::IncomingInstance& instance,
+                              const std::filesystem::path& temp) {
+        try {
+            storage::StoreResult result = context().store->store_instance_file(instance, temp);
+            if (result.outcome == storage::StoreOutcome::duplicate)
+                ++already_held_;
+            else
+                ++stored_;  // a conflict is kept apart and flagged: the data is safe too
+            if (result.outcome == storage::StoreOutcome::stored && context().on_stored)
+                context().on_stored(instance.study_uid);
+            if (result.outcome == storage::StoreOutcome::conflict)
+                spdlog::warn("C-STORE from {}: SOP instance {} clashes with a held instance of "
+                             "other Study/Series UIDs; kept apart",
+                             calling_ae_, instance.sop_instance_uid);
+            return sendSTOREResponse(context_id, request, dimse_status::kSuccess);
+        } catch (const storage::InvalidUidError& error) {
+            remove_quietly(temp);
+            return answer_refused(request, context_id, dimse_status::kCannotUnderstand, error.what());
+        } catch (const std::exception& error) {
+            remove_quietly(temp);
+            return answer_refused(request, context_id, dimse_status::kOutOfResources, error.what());
+        }
+    }
+
+    OFCondition answer_refused(T_DIMSE_C_StoreRQ& request, T_ASC_PresentationContextID context_id,
+                               std::uint16_t status, const std::string& reason) {
+        ++refused_;
+        // The request's UIDs come from the sender unchecked: logged only when they are UIDs.
+        const std::string sop_instance = request.AffectedSOPInstanceUID;
+        spdlog::warn("C-STORE from {} of SOP instance {} refused with {:04X}: {}", calling_ae_,
+                     is_valid_uid(sop_instance) ? sop_instance : "(invalid UID)", status, reason);
+        return sendSTOREResponse(context_id, request, status);
+    }
+
+    // The dataset still has to be read off the wire before the answer; it is dropped unwritten.
+    OFCondition refuse_after_reading(T_DIMSE_C_StoreRQ& request,
+                                     T_ASC_PresentationContextID context_id, std::uint16_t status,
+                                     const std::string& reason) {
+        DcmDataset* dataset = nullptr;
+        OFCondition received = receiveSTORERequest(request, context_id, dataset);
+        delete dataset;
+        if (received.bad()) return received;
+        return answer_refused(request, context_id, status, reason);
+    }
+
+    bool sop_class_accepted(const std::string& sop_class) const {
+        for (const auto& accepted : context().settings.storage_sop_classes)
+            if (accepted == sop_class) return true;
+        return false;
+    }
+
+    static void remove_quietly(const std::filesystem::path& file) {
+        std::error_code ignored;
+        std::filesystem::remove(file, ignored);
+    }
+
+    static ListenerContext& context() { return *current_context; }
+
+    std::string calling_ae_, called_ae_, peer_address_;
+    std::optional<Refusal> refusal_;
+    bool admitted_ = false;
+    std::size_t stored_ = 0, already_held_ = 0, refused_ = 0, echoes_ = 0;
+};
+
+// A pool that carries the listener's context to each of its worker threads.
+class ContextPoolBase : public DcmBaseSCPPool {
+public:
+    ListenerContext context;
+
+    class Worker : public DcmBaseSCPPool::DcmBaseSCPWorker {
+    protected:
+        explicit Worker(DcmBaseSCPPool& pool) : DcmBaseSCPWorker(pool) {}
+        void run() override {
+            current_context = &static_cast<ContextPoolBase&>(m_pool).context;
+            DcmBaseSCPWorker::run();
+        }
+    };
+};
+
+}  // namespace
+
+struct DicomListener::Pool : DcmSCPPool<NodeScp, ContextPoolBase, ContextPoolBase::Worker> {};
+
+DicomListener::DicomListener(ListenerSettings settings, storage::Storage& store,
+                             StoredCallback on_stored)
+    : pool_(std::make_unique<Pool>()) {
+    pool_->context.on_stored = std::move(on_stored);
+    pool_->context.settings = std::move(settings);
+    pool_->context.store = &store;
+    pool_->context.policy = std::make_unique<AssociationPolicy>(pool_->context.settings.association);
+}
+
+DicomListener::~DicomListener() {
+    request_stop();
+    join();
+}
+
+namespace {
+
+void ensure_port_free(std::uint16_t port) {
+    int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (probe < 0) throw std::system_error(errno, std::generic_category(), "socket");
+    int yes = 1;
+    ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_ANY);
+    int bound = ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    int bind_errno = errno;
+    ::close(probe);
+    if (bound != 0)
+        throw std::runtime_error(fmt::format("cannot listen on port {}: {}", port,
+                                             std::system_category().message(bind_errno)));
+}
+
+void configure_pool(DcmSCPConfig& config, const ListenerSettings& settings) {
+    config.setPort(settings.port);
+    config.setAETitle(settings.association.called_ae_title.c_str());
+    config.setRespondWithCalledAETitle(OFFalse);
+    config.setACSETimeout(settings.acse_timeout_seconds);
+    config.setDIMSETimeout(settings.dimse_timeout_seconds);
+    config.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
+    // Non-blocking accept with a short timeout, so a stop request is seen within a second.
+    config.setConnectionBlockingMode(DUL_NOBLOCK);
+    config.setConnectionTimeout(1);
+    config.setMaxReceivePDULength(settings.max_pdu_bytes);
+    config.setHostLookupEnabled(OFFalse);
+
+    OFList<OFString> syntaxes;
+    for (const auto& syntax : settings.transfer_syntaxes) syntaxes.push_back(syntax.c_str());
+    OFList<OFString> uncompressed;
+    uncompressed.push_back(UID_LittleEndianExplicitTransferSyntax);
+    uncompressed.push_back(UID_LittleEndianImplicitTransferSyntax);
+    uncompressed.push_back(UID_BigEndianExplicitTransferSyntax);
+    auto add = [&](const std::string& sop_class, const OFList<OFString>& list) {
+        OFCondition added = config.addPresentationContext(sop_class.c_str(), list, ASC_SC_ROLE_DEFAULT);
+        if (added.bad())
+            throw std::runtime_error(fmt::format("cannot offer SOP class {}: {}", sop_class,
+                                                 added.text()));
+    };
+    add(UID_VerificationSOPClass, uncompressed);
+    for (const auto& sop_class : settings.storage_sop_classes) add(sop_class, syntaxes);
+}
+
+}  // namespace
+
+void DicomListener::start() {
+    const ListenerSettings& settings = pool_->context.settings;
+    ensure_port_free(settings.port);
+    configure_pool(pool_->getConfig(), settings);
+    pool_->setMaxThreads(static_cast<Uint16>(settings.association.max_associations));
+    thread_ = std::thread([this, port = settings.port] {
+        OFCondition result = pool_->listen();
+        if (result.bad()) spdlog::error("DICOM listener on port {} stopped: {}", port, result.text());
+    });
+    spdlog::info("listening for DICOM on port {} as {} ({} association(s) at most)", settings.port,
+                 settings.association.called_ae_title, settings.association.max_associations);
+}
+
+void DicomListener::request_stop() {
+    if (pool_) pool_->stopAfterCurrentAssociations();
+}
+
+void DicomListener::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace modic::server
