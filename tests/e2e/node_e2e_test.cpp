@@ -1,0 +1,364 @@
+// modic-node serve end to end, with real peers on loopback: DCMTK's echoscu/storescu/storescp,
+// raw C-STOREs for what no well-behaved SCU sends, and Orthanc as the PACS.
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <set>
+
+#include "harness.hpp"
+
+namespace modic::e2e {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kMrImageStorage = "1.2.840.10008.5.1.4.1.1.4";
+
+json node_jobs(const NodeUnderTest& node) {
+    CommandResult listing = node.admin({"jobs", "--json"});
+    if (listing.exit_code != 0) return json::array();
+    return json::parse(listing.output, nullptr, false);
+}
+
+// Waits until every job of the node is in a final state and at least `count` jobs exist.
+bool wait_for_final_jobs(const NodeUnderTest& node, std::size_t count, std::chrono::milliseconds timeout) {
+    return wait_until(
+        [&] {
+            auto states = node.job_states();
+            if (states.size() < count) return false;
+            for (const auto& state : states)
+                if (state != "delivered" && state != "done" && state != "not_analyzable" &&
+                    state != "ignored" && state != "failed")
+                    return false;
+            return true;
+        },
+        timeout);
+}
+
+std::set<std::string> sop_uids_of(const std::vector<fs::path>& files) {
+    std::set<std::string> uids;
+    for (const auto& file : files) uids.insert(dicom_value(file, "0008,0018"));
+    return uids;
+}
+
+// The analysis findings without their timings (which differ run to run).
+json comparable(json findings) {
+    findings.erase("timing_ms");
+    return findings;
+}
+
+json analyze_folder(const fs::path& folder, const fs::path& output) {
+    CommandResult analysed = run_command({MODIC_NODE_BINARY, "analyze", folder.string(), "--json", output.string()});
+    EXPECT_EQ(analysed.exit_code, 0) << analysed.output;
+    std::ifstream in(output);
+    return json::parse(in);
+}
+
+bool log_contains(const NodeUnderTest& node, const std::string& text) {
+    return node.log().find(text) != std::string::npos;
+}
+
+// Copies of one spider-dev image with fresh SOP Instance UIDs (same study and series): many
+// instances for the tests that need a transfer long enough to interrupt.
+std::vector<fs::path> many_instances(const fs::path& source, const fs::path& folder, int count) {
+    fs::create_directories(folder);
+    std::vector<fs::path> files;
+    for (int i = 0; i < count; ++i) {
+        DcmFileFormat format;
+        format.loadFile(source.c_str());
+        char uid[100];
+        dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT);
+        format.getDataset()->putAndInsertString(DCM_SOPInstanceUID, uid);
+        format.getMetaInfo()->putAndInsertString(DCM_MediaStorageSOPInstanceUID, uid);
+        format.getDataset()->putAndInsertString(DCM_InstanceNumber, std::to_string(i + 2).c_str());
+        fs::path file = folder / ("copy" + std::to_string(i) + ".dcm");
+        format.saveFile(file.c_str(), EXS_LittleEndianExplicit);
+        files.push_back(file);
+    }
+    return files;
+}
+
+TEST(NodeE2e, EchoAndAssociationPolicy) {
+    TempDir work("modic-e2e-echo");
+    NodeSettings settings;
+    settings.peers = {{"STORESCU", "127.0.0.1"}, {"PROBE", ""}, {"FARAWAY", "192.0.2.1"}};
+    NodeUnderTest node(work.path(), settings);
+    node.start();
+
+    EXPECT_EQ(echo(node.port(), "STORESCU", "MODICNODE").exit_code, 0);
+    EXPECT_NE(echo(node.port(), "STORESCU", "NOTTHENODE").exit_code, 0) << "wrong called AE";
+    EXPECT_NE(echo(node.port(), "STRANGER", "MODICNODE").exit_code, 0) << "unknown calling AE";
+    EXPECT_NE(echo(node.port(), "FARAWAY", "MODICNODE").exit_code, 0) << "known AE, wrong host";
+    EXPECT_TRUE(log_contains(node, "refused: called AE title not recognised"));
+    EXPECT_TRUE(log_contains(node, "refused: calling AE title or host not allowed"));
+    EXPECT_EQ(node.stop(), 0);
+    EXPECT_TRUE(log_contains(node, "modic-node stopped"));
+}
+
+TEST(NodeE2e, BadInputIsRefusedAndLeavesNoFile) {
+    TempDir work("modic-e2e-bad");
+    NodeUnderTest node(work.path(), {});
+    node.start();
+    const fs::path t1 = spider_dir() / "spider_001" / "t1.dcm";
+    const std::string good_uid = dicom_value(t1, "0008,0018");
+
+    fs::path garbage = work.path() / "garbage.bin";
+    std::ofstream(garbage) << std::string(5000, 'x') << "not DICOM at all";
+    RawStoreOutcome non_dicom = raw_store(node.port(), "SCU", "MODICNODE", kMrImageStorage, "1.2.3.4", garbage);
+    EXPECT_TRUE(non_dicom.response_received) << non_dicom.error;
+    EXPECT_EQ(non_dicom.status, 0xC000);
+
+    fs::path whole = work.path() / "whole.ds";
+    write_dataset_only(t1, whole);
+    fs::path truncated = work.path() / "truncated.ds";
+    fs::copy_file(whole, truncated);
+    fs::resize_file(truncated, fs::file_size(whole) / 2);
+    RawStoreOutcome cut = raw_store(node.port(), "SCU", "MODICNODE", kMrImageStorage, good_uid, truncated);
+    EXPECT_TRUE(cut.response_received) << cut.error;
+    EXPECT_EQ(cut.status, 0xC000);
+
+    const std::string evil_uid = "1.2.3/../../../etc";
+    fs::path path_uid = work.path() / "path_uid.ds";
+    write_dataset_only(t1, path_uid, {{"0008,0018", evil_uid}});
+    RawStoreOutcome evil = raw_store(node.port(), "SCU", "MODICNODE", kMrImageStorage, evil_uid, path_uid);
+    EXPECT_TRUE(evil.response_received) << evil.error;
+    EXPECT_EQ(evil.status, 0xC000);
+
+    fs::path study_path = work.path() / "study_uid.ds";
+    write_dataset_only(t1, study_path, {{"0020,000D", "1.2.840..5"}});
+    RawStoreOutcome bad_study = raw_store(node.port(), "SCU", "MODICNODE", kMrImageStorage, good_uid, study_path);
+    EXPECT_EQ(bad_study.status, 0xC000);
+
+    RawStoreOutcome mismatch = raw_store(node.port(), "SCU", "MODICNODE",
+                                         UID_SecondaryCaptureImageStorage, good_uid, whole);
+    EXPECT_TRUE(mismatch.response_received) << mismatch.error;
+    EXPECT_EQ(mismatch.status, 0xA900) << "data set SOP class differs from the request's";
+
+    RawStoreOutcome ct = raw_store(node.port(), "SCU", "MODICNODE", UID_CTImageStorage, good_uid, whole);
+    EXPECT_FALSE(ct.context_accepted) << "unknown SOP class refused at negotiation";
+    EXPECT_FALSE(ct.response_received);
+
+    RawStoreOutcome wrong_called = raw_store(node.port(), "SCU", "OTHERNODE", kMrImageStorage, good_uid, whole);
+    EXPECT_FALSE(wrong_called.association_accepted);
+
+    EXPECT_TRUE(files_under(node.storage_dir() / "images").empty());
+    EXPECT_TRUE(files_under(node.storage_dir() / "tmp").empty());
+
+    // The same valid instance is stored: the node was not disturbed by what came before.
+    RawStoreOutcome good = raw_store(node.port(), "SCU", "MODICNODE", kMrImageStorage, good_uid, whole);
+    EXPECT_EQ(good.status, 0x0000) << good.error;
+    EXPECT_EQ(files_under(node.storage_dir() / "images").size(), 1u);
+    EXPECT_TRUE(files_under(node.storage_dir() / "tmp").empty());
+    EXPECT_EQ(node.stop(), 0);
+}
+
+TEST(NodeE2e, DiskBelowWatermarkAnswersOutOfResources) {
+    TempDir work("modic-e2e-full");
+    NodeSettings settings;
+    settings.min_free_mb = 1ull << 40;  // an exabyte: always below
+    NodeUnderTest node(work.path(), settings);
+    node.start();
+    fs::path whole = work.path() / "whole.ds";
+    const fs::path t1 = spider_dir() / "spider_001" / "t1.dcm";
+    write_dataset_only(t1, whole);
+    RawStoreOutcome full = raw_store(node.port(), "SCU", "MODICNODE", kMrImageStorage,
+                                     dicom_value(t1, "0008,0018"), whole);
+    EXPECT_TRUE(full.response_received) << full.error;
+    EXPECT_EQ(full.status, 0xA700);
+    EXPECT_TRUE(files_under(node.storage_dir() / "images").empty());
+    EXPECT_TRUE(files_under(node.storage_dir() / "tmp").empty());
+    EXPECT_EQ(node.stop(), 0);
+}
+
+TEST(NodeE2e, StudyFromOrthancGetsItsSrBackInTheSameStudy) {
+    TempDir work("modic-e2e-orthanc");
+    NodeSettings settings;
+    settings.port = free_port();
+    Orthanc orthanc(work.path(), settings.ae_title, settings.port);
+    settings.destinations = {{"pacs", "ORTHANC", orthanc.dicom_port()}};
+    NodeUnderTest node(work.path() / "node", settings);
+    node.start();
+
+    fs::path study = work.path() / "study";
+    copy_spider_study("spider_001", study);
+    std::string study_id;
+    for (const char* file : {"t1.dcm", "t2.dcm"})
+        study_id = json::parse(orthanc.upload(study / file))["ParentStudy"].get<std::string>();
+    orthanc.post("/modalities/node/store", json{{"Resources", {study_id}}, {"Synchronous", true}}.dump());
+
+    ASSERT_TRUE(wait_until([&] { return json::parse(orthanc.get("/studies/" + study_id + "/instances")).size() == 3; },
+                           60s))
+        << node.log();
+    std::string sr_uid;
+    for (const auto& instance : json::parse(orthanc.get("/studies/" + study_id + "/instances"))) {
+        auto tags = json::parse(orthanc.get("/instances/" + instance["ID"].get<std::string>() + "/simplified-tags"));
+        if (tags.value("Modality", "") == "SR") sr_uid = tags["SOPInstanceUID"];
+    }
+    ASSERT_FALSE(sr_uid.empty()) << "no SR in the study at Orthanc";
+
+    ASSERT_TRUE(wait_for_final_jobs(node, 1, 10s));
+    json jobs = node_jobs(node);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0]["state"], "delivered");
+    EXPECT_EQ(jobs[0]["sr_sop_instance_uid"], sr_uid);
+    json expected = analyze_folder(study, work.path() / "analyze.json");
+    EXPECT_EQ(comparable(jobs[0]["findings"]), comparable(expected));
+    EXPECT_EQ(node.stop(), 0);
+}
+
+TEST(NodeE2e, KillDuringReceiveLosesNothingAcknowledged) {
+    TempDir work("modic-e2e-kill-receive");
+    StoreScp destination(work.path() / "dest", "DEST");
+    NodeSettings settings;
+    settings.quiet_seconds = 2;
+    settings.destinations = {{"dest", "DEST", destination.port()}};
+    NodeUnderTest node(work.path() / "node", settings);
+    node.start();
+
+    fs::path study = work.path() / "study";
+    copy_spider_study("spider_007", study);
+    std::vector<fs::path> files = many_instances(study / "t1.dcm", work.path() / "copies", 150);
+    files.push_back(study / "t1.dcm");
+    files.push_back(study / "t2.dcm");
+
+    std::vector<std::string> argv{"storescu", "-v", "-aet", "PACS", "-aec", "MODICNODE", "-to", "10",
+                                  "127.0.0.1", std::to_string(node.port())};
+    for (const auto& file : files) argv.push_back(file.string());
+    fs::path sender_log = work.path() / "storescu.log";
+    {
+        Process sender(argv, sender_log);
+        ASSERT_TRUE(wait_until([&] { return files_under(node.storage_dir() / "images").size() >= 20; }, 30s));
+        node.kill9();
+        sender.wait(20s);
+    }
+    // What the sender was told Success for is held after the restart.
+    std::ifstream in(sender_log);
+    std::string log_text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t acknowledged = 0;
+    for (std::size_t at = 0; (at = log_text.find("Received Store Response (Success)", at)) != std::string::npos; ++at)
+        ++acknowledged;
+    EXPECT_GT(acknowledged, 0u);
+    node.start();
+    EXPECT_GE(files_under(node.storage_dir() / "images").size(), acknowledged);
+    EXPECT_TRUE(files_under(node.storage_dir() / "tmp").empty());
+
+    // The PACS sends again what failed (here: everything); the study is complete and analysed.
+    CommandResult resend = store_files(node.port(), "PACS", "MODICNODE", files);
+    EXPECT_EQ(resend.exit_code, 0) << resend.output;
+    EXPECT_EQ(files_under(node.storage_dir() / "images").size(), files.size());
+    ASSERT_TRUE(wait_for_final_jobs(node, 1, 60s)) << node.log();
+    json jobs = node_jobs(node);
+    std::set<std::string> job_srs;
+    for (const auto& job : jobs)
+        if (!job["sr_sop_instance_uid"].get<std::string>().empty()) job_srs.insert(job["sr_sop_instance_uid"]);
+    ASSERT_TRUE(wait_until([&] { return destination.received().size() >= job_srs.size(); }, 10s));
+    EXPECT_EQ(sop_uids_of(destination.received()), job_srs) << "one SR per analysis";
+    EXPECT_EQ(node.stop(), 0);
+}
+
+TEST(NodeE2e, KillWhileAnalysingAndWhileSendingGivesOneSrPerAnalysis) {
+    TempDir work("modic-e2e-kill-work");
+    StoreScp destination(work.path() / "dest", "DEST");
+    NodeSettings settings;
+    settings.destinations = {{"dest", "DEST", destination.port()}};
+    NodeUnderTest node(work.path() / "node", settings);
+    node.start();
+
+    // While analysing: killed as soon as the job says so; after the restart it is analysed again.
+    fs::path first = work.path() / "first";
+    copy_spider_study("spider_013", first);
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", files_under(first)).exit_code, 0);
+    ASSERT_TRUE(wait_until([&] { return log_contains(node, ": analysing (attempt 1)"); }, 20s));
+    node.kill9();
+    node.start();
+    ASSERT_TRUE(wait_for_final_jobs(node, 1, 60s)) << node.log();
+
+    // While sending: killed once the SR is recorded, before or during its C-STORE.
+    fs::path second = work.path() / "second";
+    copy_spider_study("spider_017", second);
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", files_under(second)).exit_code, 0);
+    ASSERT_TRUE(wait_until([&] {
+        std::string text = node.log();
+        std::size_t count = 0;
+        for (std::size_t at = 0; (at = text.find(" destination(s))", at)) != std::string::npos; ++at) ++count;
+        return count >= 2;  // the first job's SR, then this one's
+    }, 30s));
+    node.kill9();
+    node.start();
+    ASSERT_TRUE(wait_for_final_jobs(node, 2, 60s)) << node.log();
+
+    json jobs = node_jobs(node);
+    ASSERT_EQ(jobs.size(), 2u) << jobs.dump(2);
+    std::set<std::string> job_srs;
+    for (const auto& job : jobs) {
+        EXPECT_EQ(job["state"], "delivered") << job.dump(2);
+        job_srs.insert(job["sr_sop_instance_uid"].get<std::string>());
+    }
+    ASSERT_TRUE(wait_until([&] { return destination.received().size() >= 2; }, 10s));
+    EXPECT_EQ(sop_uids_of(destination.received()), job_srs) << "exactly one SR per analysis";
+    EXPECT_EQ(node.stop(), 0);
+}
+
+TEST(NodeE2e, DestinationDownThenUpAlsoAcrossARestart) {
+    TempDir work("modic-e2e-down");
+    const std::uint16_t destination_port = free_port();
+    NodeSettings settings;
+    settings.destinations = {{"dest", "DEST", destination_port}};
+    NodeUnderTest node(work.path() / "node", settings);
+    node.start();
+
+    fs::path first = work.path() / "first";
+    copy_spider_study("spider_001", first);
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", files_under(first)).exit_code, 0);
+    ASSERT_TRUE(wait_until([&] { return log_contains(node, "attempt 1 failed"); }, 30s)) << node.log();
+    {
+        StoreScp destination(work.path() / "dest1", "DEST", destination_port);
+        ASSERT_TRUE(wait_until([&] { return destination.received().size() == 1; }, 20s)) << node.log();
+        ASSERT_TRUE(wait_for_final_jobs(node, 1, 10s));
+    }
+
+    fs::path second = work.path() / "second";
+    copy_spider_study("spider_007", second);
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", files_under(second)).exit_code, 0);
+    ASSERT_TRUE(wait_until([&] {
+        auto text = node.log();
+        return text.find("attempt 1 failed") != text.rfind("attempt 1 failed");  // a second one
+    }, 30s)) << node.log();
+    EXPECT_EQ(node.stop(), 0);
+    StoreScp destination(work.path() / "dest2", "DEST", destination_port);
+    node.start();
+    ASSERT_TRUE(wait_until([&] { return destination.received().size() == 1; }, 20s)) << node.log();
+    ASSERT_TRUE(wait_for_final_jobs(node, 2, 10s));
+    for (const auto& state : node.job_states()) EXPECT_EQ(state, "delivered");
+    EXPECT_EQ(node.stop(), 0);
+}
+
+TEST(NodeE2e, AdminCommandsReadTheIndexOfARunningNode) {
+    TempDir work("modic-e2e-admin");
+    NodeUnderTest node(work.path(), {});
+    node.start();
+    fs::path study = work.path() / "study";
+    copy_spider_study("spider_029", study);
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", files_under(study)).exit_code, 0);
+    ASSERT_TRUE(wait_for_final_jobs(node, 1, 30s)) << node.log();
+    EXPECT_EQ(node.job_states(), std::vector<std::string>{"done"}) << "no destination: done";
+    EXPECT_TRUE(log_contains(node, "no destination configured"));
+    CommandResult status = node.admin({"status"});
+    EXPECT_EQ(status.exit_code, 0);
+    EXPECT_NE(status.output.find("instances 2"), std::string::npos) << status.output;
+    EXPECT_EQ(files_under(node.storage_dir() / "sr").size(), 1u);
+    CommandResult retry = node.admin({"retry", "1"});
+    EXPECT_NE(retry.exit_code, 0) << "a done job cannot be retried";
+    CommandResult bad_state = node.admin({"jobs", "--state", "sleeping"});
+    EXPECT_NE(bad_state.exit_code, 0);
+    EXPECT_EQ(node.stop(), 0);
+}
+
+}  // namespace
+}  // namespace modic::e2e
