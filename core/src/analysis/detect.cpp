@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "analysis/chain_matching.hpp"
 #include "analysis/disc_levels.hpp"
 #include "analysis/marrow_typing.hpp"
 #include "analysis/sagittal_plane.hpp"
@@ -55,7 +56,9 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
         findings.reason = "sagittal T1 series " + t1.series_instance_uid + ": " + t1_spine.failure;
         return;
     }
-    const auto fluid_spine = localise_spine(fluid_plane, PlaneContrast::Fluid);
+    auto fluid_spine = localise_spine(fluid_plane, PlaneContrast::Fluid);
+    match_fluid_to_t1(t1_plane, t1_spine, fluid_plane, fluid_spine,
+                      t1.frame_of_reference_uid == fluid.frame_of_reference_uid);
     const auto t1_marrow = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, t1_plane.pixel_mm));
     const auto fluid_marrow = prepare_marrow_plane(
         fluid_plane, fluid_spine.failure.empty() ? vertebrae_from_discs(fluid_spine, fluid_plane.pixel_mm)
