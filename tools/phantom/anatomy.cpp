@@ -418,10 +418,10 @@ bool SpineModel::lesion_tissue(int index, Vec3 p, double s, double a, double l,
         const bool superior = lesion.side == core::EndplateSide::Superior;
         const double below_endplate = superior ? depth_superior : depth_inferior;
         if (below_endplate >= depth) continue;
-        // Mixed types: irregular patches that alternate along the endplate every few millimetres,
+        // Mixed types: irregular patches that alternate along the endplate every 7 mm or so,
         // so that even a small change shows both parts.
-        const double period = 9.0;
-        const double mix = 0.6 * std::cos(2 * kPi * (a - lesion.a_center) / period) + 0.5 * lesion_noise_.at(p, 3.0);
+        const double period = 14.0;
+        const double mix = 0.6 * std::cos(2 * kPi * (a - lesion.a_center) / period) + 0.35 * lesion_noise_.at(p, 3.0);
         const bool first_part = mix > 0.0;
         switch (lesion.type) {
             case core::ModicType::Type1: tissue = Tissue::Modic1; break;

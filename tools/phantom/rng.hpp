@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace modic::phantom {
@@ -40,6 +41,14 @@ public:
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.14159265358979323846 * u2);
     }
     double normal(double mean, double sd) { return mean + sd * normal(); }
+    // Two independent standard normals from one Box-Muller draw (the noise of a complex pixel).
+    std::pair<double, double> normal_pair() {
+        const double u1 = 1.0 - uniform();
+        const double u2 = uniform();
+        const double radius = std::sqrt(-2.0 * std::log(u1));
+        const double angle = 2.0 * 3.14159265358979323846 * u2;
+        return {radius * std::cos(angle), radius * std::sin(angle)};
+    }
     template <class T>
     const T& pick(const std::vector<T>& items) {
         return items[static_cast<std::size_t>(integer(0, static_cast<int>(items.size()) - 1))];

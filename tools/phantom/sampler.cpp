@@ -13,6 +13,7 @@ struct SubSample {
 };
 constexpr std::array<SubSample, 4> kSubSamples = {{
     {-0.375, -0.25, -0.25}, {-0.125, 0.25, 0.25}, {0.125, 0.25, -0.25}, {0.375, -0.25, 0.25}}};
+constexpr std::array<SubSample, 2> kFastSubSamples = {{{-0.25, -0.25, -0.25}, {0.25, 0.25, 0.25}}};
 
 double coil_sensitivity(const SpineModel& model, const Acquisition& acq, Vec3 p) {
     const double depth = std::max(0.0, model.posterior_skin_y(p.z) - p.y);
@@ -51,7 +52,10 @@ RenderedImage render_image(const SpineModel& model, const PatientContrast& patie
     for (int r = 0; r < plane.rows; ++r) {
         for (int c = 0; c < plane.cols; ++c) {
             double sum = 0;
-            for (const SubSample& sub : kSubSamples) {
+            const SubSample* subs = acquisition.fast ? kFastSubSamples.data() : kSubSamples.data();
+            const std::size_t n_subs = acquisition.fast ? kFastSubSamples.size() : kSubSamples.size();
+            for (std::size_t k = 0; k < n_subs; ++k) {
+                const SubSample& sub = subs[k];
                 const Vec3 p = plane.pixel_center(c + sub.dc, r + sub.dr) +
                                normal * (sub.through * plane.thickness);
                 sum += tissue_signal(model.classify(p), acquisition.sequence, patient);
@@ -59,7 +63,7 @@ RenderedImage render_image(const SpineModel& model, const PatientContrast& patie
             const Vec3 center = plane.pixel_center(c, r);
             const auto i = static_cast<std::size_t>(r) * static_cast<std::size_t>(plane.cols) +
                            static_cast<std::size_t>(c);
-            out.signal[i] = static_cast<float>(sum / kSubSamples.size() *
+            out.signal[i] = static_cast<float>(sum / static_cast<double>(n_subs) *
                                                coil_sensitivity(model, acquisition, center));
             if (with_labels) out.labels[i] = label_value(model.classify(center));
         }
@@ -68,8 +72,9 @@ RenderedImage render_image(const SpineModel& model, const PatientContrast& patie
     // Rician noise: the magnitude of a complex signal with Gaussian noise in both channels.
     const double sigma = acquisition.noise_sigma;
     for (float& v : out.signal) {
-        const double re = v + sigma * noise_rng.normal();
-        const double im = sigma * noise_rng.normal();
+        const auto [noise_re, noise_im] = noise_rng.normal_pair();
+        const double re = v + sigma * noise_re;
+        const double im = sigma * noise_im;
         v = static_cast<float>(std::sqrt(re * re + im * im));
     }
     return out;

@@ -37,6 +37,7 @@ struct Acquisition {
     double coil_floor = 0.2;     // sensitivity far from the coil
     double coil_ripple = 0.1;    // smooth variation along the body axis
     double coil_phase = 0;
+    bool fast = false;  // two samples per pixel instead of four (series the core ignores)
 };
 
 struct RenderedImage {

@@ -514,6 +514,7 @@ StudyResult generate_study(const GeneratorOptions& options, int case_index) {
                         body_part_draw < 0.75 ? "LSPINE" : (body_part_draw < 0.9 ? "" : "SPINE")};
     std::vector<SeriesPlan> series = plan_series(ctx);
     finish_series(header_rng, ctx, series);
+    for (SeriesPlan& s : series) s.acquisition.fast = s.role == SeriesRole::Ignore;
 
     StudyResult result;
     result.folder = options.out_dir / fmt::format("case_{:04d}", case_index);

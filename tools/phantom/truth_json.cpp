@@ -8,6 +8,7 @@ namespace {
 using nlohmann::ordered_json;
 
 double round2(double v) { return std::round(v * 100.0) / 100.0; }
+double round4(double v) { return std::round(v * 1e4) / 1e4; }
 ordered_json point(Vec3 p) { return ordered_json::array({round2(p.x), round2(p.y), round2(p.z)}); }
 
 const SeriesPlan* find_role(const std::vector<SeriesPlan>& series, SeriesRole role) {
@@ -46,8 +47,8 @@ ordered_json endplates(const LesionPlan& plan) {
             e["vertebra"] = vertebra;
             e["side"] = std::string(core::to_string(side));
             e["modic_type"] = std::string(core::to_string(m ? m->type : core::ModicType::None));
-            e["depth_fraction"] = m ? round2(m->depth_fraction * 100) / 100 : 0.0;
-            e["extent_fraction"] = m ? round2(m->extent_fraction * 100) / 100 : 0.0;
+            e["depth_fraction"] = m ? round4(m->depth_fraction) : 0.0;
+            e["extent_fraction"] = m ? round4(m->extent_fraction) : 0.0;
             list.push_back(e);
         }
     }
@@ -67,7 +68,7 @@ ordered_json series_details(const std::vector<SeriesPlan>& series) {
                         {"images", s.planes.size()},
                         {"rows", first.rows},
                         {"columns", first.cols},
-                        {"pixel_spacing_mm", round2(first.row_spacing * 1e4) / 1e4},
+                        {"pixel_spacing_mm", round4(first.row_spacing)},
                         {"slice_thickness_mm", first.thickness},
                         {"eight_bit", s.eight_bit}});
     }
