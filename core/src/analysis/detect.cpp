@@ -1,5 +1,7 @@
 #include "analysis/detect.hpp"
 
+#include <itkMultiThreaderBase.h>
+
 #include <chrono>
 
 #include "analysis/chain_matching.hpp"
@@ -47,6 +49,9 @@ Evidence evidence_on(const SagittalPlane& plane, const std::vector<std::array<do
 }  // namespace
 
 void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Findings& findings) {
+    // One thread per analysis: ITK's multithreaded filters sum in varying order, and the same
+    // study must give the same findings every time. The node runs analyses side by side instead.
+    itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(1);
     const auto localise_start = Clock::now();
     const auto t1_plane = extract_plane(t1, mid_sagittal_slice(t1));
     const auto fluid_plane = extract_plane(fluid, mid_sagittal_slice(fluid));

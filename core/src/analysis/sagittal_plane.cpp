@@ -71,6 +71,7 @@ SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double p
     double min_x = std::numeric_limits<double>::max(), min_y = min_x;
     double max_x = std::numeric_limits<double>::lowest(), max_y = max_x;
     Volume::IndexType corner;
+    corner.Fill(0);
     corner[2] = slice;
     Volume::PointType first_corner;
     volume.TransformIndexToPhysicalPoint(corner, first_corner);
@@ -91,13 +92,13 @@ SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double p
     for (int i = 0; i < 3; ++i)
         plane.origin[i] = first_corner[i] + min_x * plane.posterior[i] + min_y * plane.inferior[i];
 
-    Plane::SizeType plane_size;
+    PlaneImage::SizeType plane_size;
     plane_size[0] = static_cast<itk::SizeValueType>(std::floor((max_x - min_x) / pixel_mm)) + 1;
     plane_size[1] = static_cast<itk::SizeValueType>(std::floor((max_y - min_y) / pixel_mm)) + 1;
-    plane.image = Plane::New();
+    plane.image = PlaneImage::New();
     plane.image->SetRegions(plane_size);
     plane.image->Allocate();
-    plane.inside = Plane::New();
+    plane.inside = PlaneImage::New();
     plane.inside->SetRegions(plane_size);
     plane.inside->Allocate();
 
@@ -110,7 +111,7 @@ SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double p
             for (int i = 0; i < 3; ++i) point[i] = patient[i];
             auto index = volume.TransformPhysicalPointToContinuousIndex<double>(point);
             index[2] = slice;  // stay on the slice: no through-plane blending
-            const Plane::IndexType pixel = {{itk::IndexValueType(x), itk::IndexValueType(y)}};
+            const PlaneImage::IndexType pixel = {{itk::IndexValueType(x), itk::IndexValueType(y)}};
             const bool covered = interpolator->IsInsideBuffer(index);
             plane.image->SetPixel(pixel, covered ? float(interpolator->EvaluateAtContinuousIndex(index)) : 0.f);
             plane.inside->SetPixel(pixel, covered ? 1.f : 0.f);
