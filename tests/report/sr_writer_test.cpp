@@ -439,5 +439,24 @@ TEST_F(SrWriterTest, CodesThoracicSitesInThePrivateScheme) {
     EXPECT_TRUE(dciodvfy_errors(output).empty());
 }
 
+TEST_F(SrWriterTest, ReportsALevelTypeThatHasNoEndplateDetail) {
+    const auto& written = sr("normal");
+    auto findings = written.findings;
+    for (auto& level : findings.levels)
+        if (level.disc_level == "L2/L3") level = {"L2/L3", core::ModicType::Type2, 0.66};
+    const auto output = folder_->path() / "level-only-sr.dcm";
+    core::write_structured_report(findings, written.study, {}, output);
+
+    const auto read = read_sr(output);
+    const auto* group = group_tracked(read, "L2/L3 disc level");
+    ASSERT_NE(group, nullptr);
+    EXPECT_EQ(group->finding, (Code{"MC2", "99MODIC", "Modic type 2 change"}));
+    EXPECT_EQ(group->site.value, "243921004");
+    EXPECT_TRUE(group->evaluations.empty());
+    EXPECT_NEAR(group->numbers.at("111012").value, 66.0, 1e-6);
+    EXPECT_EQ(read.groups.size(), 5u);
+    EXPECT_TRUE(dciodvfy_errors(output).empty());
+}
+
 }  // namespace
 }  // namespace modic::test

@@ -3,7 +3,6 @@
 #include "modic/core/structured_report.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <fmt/format.h>
 #include <random>
 #include <set>
@@ -223,6 +222,20 @@ void add_unchanged_level_group(TID1500_MeasurementReport& report, const LevelRep
     check(group.addQualitativeEvaluation(codes::modic_change(), codes::absent()), "evaluation " + name);
 }
 
+// A level whose summary has a type but whose endplates carry none (no endplate detail).
+void add_changed_level_group(TID1500_MeasurementReport& report, const LevelReport& level) {
+    const auto site = codes::disc_level_site(level.disc_level);
+    if (!site) throw std::runtime_error("SR: no code for disc level '" + level.disc_level + "'");
+    check(report.addIndividualMeasurements(), "measurement group");
+    auto& group = report.getIndividualMeasurements();
+    const std::string name = level.disc_level + " disc level";
+    check(group.setTrackingIdentifier(name.c_str()), "tracking identifier " + name);
+    check(group.setTrackingUniqueIdentifier(new_uid().c_str()), "tracking UID " + name);
+    check(group.setFinding(*codes::modic_type(level.level_type)), "finding " + name);
+    check(group.addFindingSite(*site), "finding site " + name);
+    add_measurement(group, codes::certainty(), level.level_confidence * 100.0, codes::percent_unit());
+}
+
 std::vector<GroupExtras> add_findings(TID1500_MeasurementReport& report, const Findings& findings) {
     std::vector<GroupExtras> extras;
     for (const auto& level : report::level_reports(findings)) {
@@ -230,6 +243,10 @@ std::vector<GroupExtras> add_findings(TID1500_MeasurementReport& report, const F
             add_unchanged_level_group(report, level);
             extras.push_back({});
             continue;
+        }
+        if (level.changed_endplates.empty()) {
+            add_changed_level_group(report, level);
+            extras.push_back({});
         }
         for (const auto* endplate : level.changed_endplates) {
             add_endplate_group(report, *endplate);
@@ -287,7 +304,13 @@ void declare_private_scheme(DSRDocument& document) {
 }
 
 void list_evidence(DSRDocument& document, const Findings& findings, const std::vector<SourceInstance>& study) {
-    for (const auto* instance : evidence_instances(findings, study))
+    auto evidence = evidence_instances(findings, study);
+    // An outline's image is evidence even if its series were not among those named (the list
+    // holds each instance once).
+    for (const auto& endplate : findings.endplates)
+        if (endplate.evidence && report::has_change(endplate))
+            evidence.push_back(&instance_with_uid(study, endplate.evidence->sop_instance_uid));
+    for (const auto* instance : evidence)
         check(document.getCurrentRequestedProcedureEvidence().addItem(
                   instance->study_instance_uid.c_str(), instance->series_instance_uid.c_str(),
                   instance->sop_class_uid.c_str(), instance->sop_instance_uid.c_str()),
