@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/core.h>
@@ -12,20 +13,35 @@
 
 namespace modic::storage {
 
-GroupSync::GroupSync(const std::filesystem::path& dir, bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-    dir_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd_ < 0)
-        throw StorageError(fmt::format("cannot open {} for syncing: {}", dir.string(), std::strerror(errno)));
+GroupSync::GroupSync(bool enabled) : enabled_(enabled) {}
+
+void GroupSync::sync_always(const std::filesystem::path& file) {
+    std::lock_guard lock(mutex_);
+    always_.push_back(file);
 }
 
-GroupSync::~GroupSync() {
-    if (dir_fd_ >= 0) ::close(dir_fd_);
+std::string GroupSync::run_round(const std::set<std::filesystem::path>& paths) {
+    for (const auto& path : paths) {
+        const bool always_synced = std::find(always_.begin(), always_.end(), path) != always_.end();
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT) continue;  // e.g. no WAL yet
+            return fmt::format("cannot open {} to fsync it: {}", path.string(), std::strerror(errno));
+        }
+        // Directories: fsync (their entries are what matters). The WAL: fdatasync, its times need
+        // not be journalled (a size change still is).
+        const int result = always_synced ? ::fdatasync(fd) : ::fsync(fd);
+        const int error = errno;
+        ::close(fd);
+        if (result != 0) return fmt::format("fsync of {} failed: {}", path.string(), std::strerror(error));
+    }
+    return {};
 }
 
-void GroupSync::wait_durable() {
+void GroupSync::wait_durable(const std::vector<std::filesystem::path>& dirs) {
     if (!enabled_) return;
     std::unique_lock lock(mutex_);
+    pending_.insert(dirs.begin(), dirs.end());
     const std::uint64_t ticket = ++requested_;
     while (completed_ < ticket) {
         if (syncing_) {
@@ -34,24 +50,27 @@ void GroupSync::wait_durable() {
         }
         // Lead a round covering every ticket handed out so far: their writes are complete.
         syncing_ = true;
+        const std::uint64_t first = completed_ + 1;
         const std::uint64_t covered = requested_;
+        std::set<std::filesystem::path> paths;
+        paths.swap(pending_);
         lock.unlock();
-        const int result = ::syncfs(dir_fd_);
-        const int error = errno;
+        std::string failure = run_round(paths);
+        if (failure.empty()) failure = run_round({always_.begin(), always_.end()});
         lock.lock();
         syncing_ = false;
         ++rounds_;
         completed_ = covered;
-        if (result != 0) {
-            failed_up_to_ = covered;
-            last_failure_ = std::strerror(error);
+        if (!failure.empty()) {
+            // After a failed fsync the kernel may have dropped the dirty pages (fsyncgate): a
+            // later successful round proves nothing about them, so the failure is final.
+            failed_from_ = first;
+            failed_to_ = covered;
+            last_failure_ = failure;
         }
         round_done_.notify_all();
     }
-    // After a failed syncfs the kernel may have dropped the dirty pages (fsyncgate): a later
-    // successful round does not prove them written, so the failure is reported to its tickets.
-    if (ticket <= failed_up_to_ && !last_failure_.empty())
-        throw StorageError(fmt::format("syncfs failed: {}", last_failure_));
+    if (ticket >= failed_from_ && ticket <= failed_to_ && failed_to_ != 0) throw StorageError(last_failure_);
 }
 
 std::uint64_t GroupSync::rounds() const {

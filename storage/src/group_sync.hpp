@@ -1,41 +1,51 @@
-// Group commit: many writers, one sync. A writer finishes its writes (file, rename, index
-// commit), then calls wait_durable(); the first waiter becomes the leader and runs one syncfs()
-// on the store's filesystem, which covers every write issued before it started; writers that
-// arrive meanwhile wait for the next round, which one of them leads. N parallel associations
-// thus pay about one sync per round instead of N.
+// Group commit: many writers, one sync round. Each writer makes its own file's bytes durable
+// (fdatasync, in parallel: the filesystem journal merges them), renames it and commits its index
+// row, then calls wait_durable() naming the directories it changed. The first waiter leads a
+// round that fsyncs every directory named since the last round plus the always-synced files
+// (the SQLite WAL); writers arriving meanwhile are covered by the next round, which one of them
+// leads. N parallel associations thus share the directory and WAL syncs instead of paying N each.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace modic::storage {
 
 class GroupSync {
 public:
-    // Opens `dir` (a directory on the store's filesystem). enabled = false makes every call a
-    // no-op (storage.fsync = false).
-    GroupSync(const std::filesystem::path& dir, bool enabled);
-    ~GroupSync();
+    // enabled = false makes every call a no-op (storage.fsync = false).
+    explicit GroupSync(bool enabled);
     GroupSync(const GroupSync&) = delete;
     GroupSync& operator=(const GroupSync&) = delete;
 
-    // Returns once a sync that started after this call has completed. Throws StorageError if
-    // that sync failed.
-    void wait_durable();
+    // A file fdatasync'ed in every round (the index's WAL); call before any wait_durable.
+    // Missing files are skipped.
+    void sync_always(const std::filesystem::path& file);
 
-    std::uint64_t rounds() const;  // syncs run so far (for tests and benchmarks)
+    // Returns once a round that started after this call has fsynced `dirs` and the always-synced
+    // files. Throws StorageError naming the path if that round failed.
+    void wait_durable(const std::vector<std::filesystem::path>& dirs = {});
+
+    bool enabled() const noexcept { return enabled_; }
+    std::uint64_t rounds() const;  // rounds run so far (for tests and benchmarks)
 
 private:
-    int dir_fd_ = -1;
+    std::string run_round(const std::set<std::filesystem::path>& paths);  // "" or the failure
+
     bool enabled_;
     mutable std::mutex mutex_;
     std::condition_variable round_done_;
-    std::uint64_t requested_ = 0;   // tickets handed out
-    std::uint64_t completed_ = 0;   // every ticket <= this is durable (or failed)
-    std::uint64_t failed_up_to_ = 0;
+    std::vector<std::filesystem::path> always_;
+    std::set<std::filesystem::path> pending_;  // named since the last round started
+    std::uint64_t requested_ = 0;              // tickets handed out
+    std::uint64_t completed_ = 0;              // every ticket <= this has had its round
+    std::uint64_t failed_from_ = 0;            // tickets in [failed_from_, failed_to_] failed
+    std::uint64_t failed_to_ = 0;
     std::string last_failure_;
     bool syncing_ = false;
     std::uint64_t rounds_ = 0;

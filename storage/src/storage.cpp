@@ -63,8 +63,14 @@ Storage::Impl::Impl(StorageOptions opts)
       tmp_dir(options.root / "tmp"),
       db_path(options.root / "index.sqlite"),
       db(db_path),
-      group_sync(options.root, options.fsync) {
+      group_sync(options.fsync) {
     schema::open_and_migrate(db);
+    group_sync.sync_always(db_path.string() + "-wal");
+}
+
+std::vector<std::filesystem::path> Storage::Impl::dirs_to_sync(const std::filesystem::path& dir, bool created) {
+    if (!created) return {dir};
+    return {dir, dir.parent_path(), dir.parent_path().parent_path()};
 }
 
 std::filesystem::path Storage::Impl::new_temp_path() const {
@@ -84,6 +90,7 @@ std::filesystem::path Storage::database_path() const { return impl_->db_path; }
 std::filesystem::path Storage::temp_dir() const { return impl_->tmp_dir; }
 std::filesystem::path Storage::new_temp_path() const { return impl_->new_temp_path(); }
 void Storage::sync() { impl_->sync(); }
+std::uint64_t Storage::sync_rounds() const { return impl_->group_sync.rounds(); }
 
 void Storage::check_free_space() const {
     const file_io::DiskSpace space = file_io::disk_space(impl_->options.root);
@@ -243,9 +250,11 @@ public:
 
 private:
     void measure() {
-        if (data_.temp_file)
+        if (data_.temp_file) {
             data_.checksum = file_io::checksum_of_file(*data_.temp_file, data_.size);
-        else {
+            // The caller wrote it; its bytes must be on disk before it gets its final name.
+            if (impl_.options.fsync) file_io::fsync_path(*data_.temp_file);
+        } else {
             data_.size = data_.bytes.size();
             data_.checksum = checksum64(data_.bytes);
         }
@@ -255,7 +264,7 @@ private:
     std::filesystem::path staged() {
         if (data_.temp_file) return *data_.temp_file;
         const std::filesystem::path temp = impl_.new_temp_path();
-        file_io::write_new_file(temp, data_.bytes, false);
+        file_io::write_new_file(temp, data_.bytes, impl_.options.fsync);
         data_.temp_file = temp;
         return temp;
     }
@@ -263,7 +272,7 @@ private:
     StoreResult store_new(bool replace_row) {
         const std::filesystem::path dir = impl_.images_dir / in_.study_uid / in_.series_uid;
         const std::filesystem::path path = dir / (in_.sop_instance_uid + ".dcm");
-        file_io::make_directories(dir);
+        const bool created = file_io::make_directories(dir);
         // The index is the truth: a file at `path` that it does not know is an orphan of a crash
         // before Success (or the damaged copy being replaced), so replacing it is safe.
         file_io::rename_replace(staged(), path);
@@ -275,7 +284,7 @@ private:
             file_io::remove_quietly(path);
             throw;
         }
-        impl_.sync();
+        impl_.sync(Impl::dirs_to_sync(dir, created));
         spdlog::debug("instance {} from {}: stored in study {} series {} ({} bytes)", in_.sop_instance_uid,
                       in_.calling_ae, in_.study_uid, in_.series_uid, data_.size);
         return StoreResult{StoreOutcome::stored, path, data_.size, data_.checksum};
@@ -283,7 +292,7 @@ private:
 
     StoreResult store_conflict(const HeldInstance& held) {
         const std::filesystem::path dir = impl_.conflicts_dir / in_.sop_instance_uid;
-        file_io::make_directories(dir);
+        const bool created = file_io::make_directories(dir);
         const TimePoint now = Clock::now();
         const std::filesystem::path source = staged();
         std::filesystem::path path;
@@ -305,7 +314,7 @@ private:
             file_io::remove_quietly(path);
             throw;
         }
-        impl_.sync();
+        impl_.sync({dir, created ? impl_.conflicts_dir : dir});
         spdlog::warn("instance {} from {}: conflict, held under study {} series {} but sent under study {} series {} "
                      "(class {}); kept apart at {}", in_.sop_instance_uid, in_.calling_ae, held.study_uid,
                      held.series_uid, in_.study_uid, in_.series_uid, in_.sop_class_uid, path.string());

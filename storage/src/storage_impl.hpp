@@ -41,7 +41,11 @@ struct Storage::Impl {
         return sop_locks[std::hash<std::string>{}(sop_instance_uid) % sop_locks.size()];
     }
     std::filesystem::path new_temp_path() const;
-    void sync() { group_sync.wait_durable(); }
+    // Makes index commits (the WAL) and the named directories' entries durable: one shared round.
+    void sync(const std::vector<std::filesystem::path>& dirs = {}) { group_sync.wait_durable(dirs); }
+    // The directories to fsync after adding a file to `dir`, which make_directories may just
+    // have created (then its parent, and that one's parent, got new entries too).
+    static std::vector<std::filesystem::path> dirs_to_sync(const std::filesystem::path& dir, bool created);
 
     // Under db_mutex:
     std::optional<Job> find_job_locked(std::int64_t job_id);

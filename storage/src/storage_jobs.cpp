@@ -247,7 +247,7 @@ std::filesystem::path Storage::write_sr_file(const std::string& study_uid, const
     validate_uid(sr_sop_instance_uid, "SR SOP Instance UID");
     const std::filesystem::path dir = impl_->sr_dir / study_uid;
     const std::filesystem::path path = dir / (sr_sop_instance_uid + ".dcm");
-    file_io::make_directories(dir);
+    const bool created = file_io::make_directories(dir);
     const std::filesystem::path temp = impl_->new_temp_path();
     file_io::write_new_file(temp, bytes, impl_->options.fsync);
     bool renamed = false;
@@ -261,7 +261,7 @@ std::filesystem::path Storage::write_sr_file(const std::string& study_uid, const
         file_io::remove_quietly(temp);
         throw StorageError(fmt::format("SR file {} exists already; not overwritten", path.string()));
     }
-    impl_->sync();
+    impl_->sync({dir, created ? impl_->sr_dir : dir});
     return path;
 }
 

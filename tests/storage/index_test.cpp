@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <fstream>
 #include <thread>
 
 #include "group_sync.hpp"
@@ -96,13 +97,15 @@ TEST(Index, AdminConnectionReadsBesideTheNode) {
 
 TEST(GroupSync, ConcurrentWaitersShareRounds) {
     TempFolder folder;
-    GroupSync sync(folder.path(), true);
+    GroupSync sync(true);
+    sync.sync_always(folder.path() / "always");
+    std::ofstream(folder.path() / "always") << "x";
     constexpr int kThreads = 8;
     constexpr int kEach = 20;
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t)
         threads.emplace_back([&] {
-            for (int i = 0; i < kEach; ++i) sync.wait_durable();
+            for (int i = 0; i < kEach; ++i) sync.wait_durable({folder.path()});
         });
     for (auto& thread : threads) thread.join();
     EXPECT_GE(sync.rounds(), static_cast<std::uint64_t>(kEach));  // each thread's waits are sequential
@@ -110,10 +113,21 @@ TEST(GroupSync, ConcurrentWaitersShareRounds) {
     EXPECT_LT(sync.rounds(), static_cast<std::uint64_t>(kThreads * kEach));
 }
 
+TEST(GroupSync, FailureIsReportedToTheWaitersOfItsRound) {
+    TempFolder folder;
+    GroupSync sync(true);
+    // A FIFO cannot be opened read-only without a writer... use a path whose open fails instead:
+    // a directory we may not open is hard as root, so name a too-long path.
+    const std::filesystem::path unopenable = folder.path() / std::string(300, 'x');
+    EXPECT_THROW(sync.wait_durable({unopenable}), StorageError);
+    sync.wait_durable({folder.path()});  // the next round is clean
+    EXPECT_EQ(sync.rounds(), 2u);
+}
+
 TEST(GroupSync, DisabledDoesNothing) {
     TempFolder folder;
-    GroupSync sync(folder.path(), false);
-    sync.wait_durable();
+    GroupSync sync(false);
+    sync.wait_durable({folder.path() / "does-not-matter"});
     EXPECT_EQ(sync.rounds(), 0u);
 }
 

@@ -9,9 +9,9 @@
 //   tmp/                                   temporary files (same filesystem; emptied at open)
 //
 // Durability: with fsync on, store_instance returns only after the file's bytes, its directory
-// entry and its index row are on disk. Concurrent callers share the syncs (group commit: one
-// syncfs() round covers every write issued before it started), which is what makes parallel
-// associations fast.
+// entry and its index row are on disk: the bytes are fdatasync'ed before the rename; then
+// concurrent callers share one round of directory and WAL fsyncs (group commit), which is what
+// makes parallel associations fast.
 //
 // Thread safety: every member function may be called from any thread at the same time.
 // Several processes may open the same root (e.g. `modic-node status` beside a running node):
@@ -188,6 +188,10 @@ public:
 
     // Makes every write issued so far durable (one shared sync round); a no-op with fsync off.
     void sync();
+
+    // Group-commit rounds run since open (0 with fsync off): images stored / rounds = how many
+    // writers shared each round. For benchmarks and diagnostics.
+    std::uint64_t sync_rounds() const;
 
 private:
     struct Impl;
