@@ -22,12 +22,12 @@ constexpr double kEndBoxOffset = 30.0, kEndBoxHalfLength = 6.0;
 constexpr double kDiscHalfHeight = 3.0;
 constexpr double kBodyBoxStart = 5.5;  // from the disc centre
 constexpr double kBodyBoxEnd = 15.0;
-constexpr double kMaxTiltDegrees = 48.0;
+constexpr double kMaxTiltDegrees = 60.0;
 constexpr double kTiltStepDegrees = 6.0;
 // Chain rules between neighbouring discs.
 constexpr double kMinDiscSpacing = 20.0, kMaxDiscSpacing = 58.0;
 constexpr double kMaxStepOffNormalDegrees = 35.0;
-constexpr double kMaxTiltChangeDegrees = 32.0;
+constexpr double kMaxTiltChangeDegrees = 42.0;
 constexpr double kMinCandidateScore = 0.06;
 constexpr std::size_t kMaxCandidates = 80;
 constexpr double kTissueReach = 45.0, kMinTissueSignal = 0.12;
@@ -38,6 +38,9 @@ constexpr double kMinExtensionScore = 0.12;
 // Sacral discs below S1 are rudiments, much shorter than lumbar discs.
 constexpr double kSacralLengthFactor = 0.75;
 constexpr double kSacralTurnDegrees = 10.0;
+constexpr double kShortBandFactor = 0.6;
+constexpr double kSacralContrastFactor = 0.5;
+constexpr double kFaintBandFactor = 0.4;
 // A chain is scored by its discs' contrast, capped so that one very contrasted structure cannot
 // outweigh a regular column, less a penalty for irregular spacing between neighbours.
 constexpr double kScoreCap = 0.5;
@@ -78,7 +81,7 @@ private:
     std::vector<double> sums_;
 };
 
-Plane::Pointer rotated(const Plane::Pointer& image, double angle) {
+PlaneImage::Pointer rotated(const PlaneImage::Pointer& image, double angle) {
     auto transform = itk::Euler2DTransform<double>::New();
     const auto size = image->GetLargestPossibleRegion().GetSize();
     itk::Point<double, 2> centre;
@@ -86,7 +89,7 @@ Plane::Pointer rotated(const Plane::Pointer& image, double angle) {
     centre[1] = (size[1] - 1) / 2.0;
     transform->SetCenter(centre);
     transform->SetAngle(angle);
-    auto resample = itk::ResampleImageFilter<Plane, Plane>::New();
+    auto resample = itk::ResampleImageFilter<PlaneImage, PlaneImage>::New();
     resample->SetInput(image);
     resample->SetTransform(transform);
     resample->SetReferenceImage(image);
@@ -96,8 +99,8 @@ Plane::Pointer rotated(const Plane::Pointer& image, double angle) {
     return resample->GetOutput();
 }
 
-Plane::Pointer smoothed(const Plane::Pointer& image, double sigma) {
-    auto filter = itk::SmoothingRecursiveGaussianImageFilter<Plane, Plane>::New();
+PlaneImage::Pointer smoothed(const PlaneImage::Pointer& image, double sigma) {
+    auto filter = itk::SmoothingRecursiveGaussianImageFilter<PlaneImage, PlaneImage>::New();
     filter->SetInput(image);
     filter->SetSigma(sigma);
     filter->Update();
@@ -120,16 +123,16 @@ double signal_scale(const SagittalPlane& plane) {
 }
 
 struct BandResponse {
-    Plane::Pointer score;  // best band contrast over all tilts
-    Plane::Pointer angle;  // the tilt that gave it
+    PlaneImage::Pointer score;  // best band contrast over all tilts
+    PlaneImage::Pointer angle;  // the tilt that gave it
 };
 
 // Band contrast at every pixel and tilt: the disc box against the two body boxes beside it.
-BandResponse band_response(const Plane::Pointer& image, const Plane::Pointer& inside,
+BandResponse band_response(const PlaneImage::Pointer& image, const PlaneImage::Pointer& inside,
                            PlaneContrast contrast, double pixel_mm) {
     const auto size = image->GetLargestPossibleRegion().GetSize();
     const long width = long(size[0]), height = long(size[1]);
-    BandResponse best{Plane::New(), Plane::New()};
+    BandResponse best{PlaneImage::New(), PlaneImage::New()};
     for (auto& out : {best.score, best.angle}) {
         out->SetRegions(size);
         out->Allocate();
@@ -145,7 +148,7 @@ BandResponse band_response(const Plane::Pointer& image, const Plane::Pointer& in
         const auto inside_r = rotated(inside, deg(tilt));
         const IntegralImage signal(image_r->GetBufferPointer(), width, height);
         const IntegralImage covered(inside_r->GetBufferPointer(), width, height);
-        auto response = Plane::New();
+        auto response = PlaneImage::New();
         response->SetRegions(size);
         response->Allocate();
         response->FillBuffer(0);
@@ -194,7 +197,7 @@ BandResponse band_response(const Plane::Pointer& image, const Plane::Pointer& in
 
 // Mean signal of the square of side 2*half centred at (x, y), over the pixels the slice covers;
 // a square wholly outside the slice reads as tissue (nothing says it is air).
-double mean_around(const SagittalPlane& plane, const Plane& image, double x, double y, double half) {
+double mean_around(const SagittalPlane& plane, const PlaneImage& image, double x, double y, double half) {
     const auto size = image.GetLargestPossibleRegion().GetSize();
     double sum = 0;
     int count = 0;
@@ -211,7 +214,7 @@ double mean_around(const SagittalPlane& plane, const Plane& image, double x, dou
 // A lumbar disc lies deep in the trunk: behind it are the canal, the posterior elements and the
 // back muscles, not air. This rejects the fat septa under the skin of the back, which look like
 // discs up close. (In front, the field of view may end close to the spine.)
-bool has_tissue_beyond_ends(const SagittalPlane& plane, const Plane& normalised, const Disc& disc) {
+bool has_tissue_beyond_ends(const SagittalPlane& plane, const PlaneImage& normalised, const Disc& disc) {
     const double pixel_mm = plane.pixel_mm;
     const auto a = disc.along();
     const double reach = kTissueReach / pixel_mm;
@@ -220,7 +223,7 @@ bool has_tissue_beyond_ends(const SagittalPlane& plane, const Plane& normalised,
 }
 
 std::vector<Disc> disc_candidates(const BandResponse& response, const SagittalPlane& plane,
-                                  const Plane& normalised) {
+                                  const PlaneImage& normalised) {
     const double pixel_mm = plane.pixel_mm;
     const auto size = response.score->GetLargestPossibleRegion().GetSize();
     const long width = long(size[0]), height = long(size[1]);
@@ -310,7 +313,7 @@ std::vector<Disc> best_chain(std::vector<Disc> candidates, double pixel_mm) {
 
 
 // Band contrast at offset s (mm) along the disc, read with short boxes across it.
-double band_contrast_at(const Plane& image, const Disc& disc, double s, PlaneContrast contrast,
+double band_contrast_at(const PlaneImage& image, const Disc& disc, double s, PlaneContrast contrast,
                         double pixel_mm) {
     const auto a = disc.along(), n = disc.normal();
     auto mean_across = [&](double from, double to) {
@@ -339,7 +342,7 @@ double band_contrast_at(const Plane& image, const Disc& disc, double s, PlaneCon
 
 // Moves the disc's centre to the middle of its band and measures the band's length: the band
 // detector, with its short boxes, may sit anywhere along a disc.
-void centre_on_band(const Plane& image, Disc& disc, PlaneContrast contrast, double pixel_mm) {
+void centre_on_band(const PlaneImage& image, Disc& disc, PlaneContrast contrast, double pixel_mm) {
     constexpr double kReach = 35.0;
     std::vector<double> profile;
     for (double s = -kReach; s <= kReach; s += 1.0)
@@ -400,7 +403,7 @@ void fill_gaps(std::vector<Disc>& chain, const BandResponse& response, double pi
 
 // Follows the column beyond the chain's ends while a disc shows where the next one should be.
 void extend_chain(std::vector<Disc>& chain, const BandResponse& response, const SagittalPlane& plane,
-                  const Plane& normalised) {
+                  const PlaneImage& normalised) {
     const double pixel_mm = plane.pixel_mm;
     for (bool downward : {true, false}) {
         while (chain.size() >= 2) {
@@ -423,22 +426,31 @@ void extend_chain(std::vector<Disc>& chain, const BandResponse& response, const 
     }
 }
 
-// Below S1 the sacrum's rudimentary discs are short and steeper than L5/S1; a chain that ran
-// into them is cut back.
-void drop_sacral_rudiments(std::vector<Disc>& chain) {
+// A band much shorter than the column's discs at an end of the chain is not a disc of the
+// column (a vessel, a bowel wall): the chain is cut back. Below S1 the sacrum's rudimentary discs
+// and fused junctions are steeper than L5/S1 and either shorter or much fainter than real discs.
+void trim_chain_ends(std::vector<Disc>& chain) {
     if (chain.size() < 4) return;
     std::vector<double> lengths;
     for (const auto& disc : chain) lengths.push_back(disc.length);
     std::nth_element(lengths.begin(), lengths.begin() + lengths.size() / 2, lengths.end());
     const double usual = lengths[lengths.size() / 2];
+    std::vector<double> scores;
+    for (const auto& disc : chain) scores.push_back(disc.score);
+    std::nth_element(scores.begin(), scores.begin() + scores.size() / 2, scores.end());
+    const double usual_score = scores[scores.size() / 2];
     while (chain.size() >= 4) {
         const Disc& last = chain.back();
         const Disc& above = chain[chain.size() - 2];
-        const bool short_band = last.length < kSacralLengthFactor * usual;
         const bool steeper = above.angle - last.angle > deg(kSacralTurnDegrees);
-        if (!(short_band && steeper)) break;
+        const bool faint = last.score < kFaintBandFactor * usual_score;
+        const bool sacral = faint || (steeper && (last.length < kSacralLengthFactor * usual ||
+                                                  last.score < kSacralContrastFactor * usual_score));
+        if (!sacral && last.length >= kShortBandFactor * usual) break;
         chain.pop_back();
     }
+    while (chain.size() >= 4 && chain.front().length < kShortBandFactor * usual)
+        chain.erase(chain.begin());
 }
 
 double chain_strength(const std::vector<Disc>& chain) {
@@ -474,7 +486,7 @@ std::vector<Disc> column_chain(const std::vector<Disc>& candidates, double pixel
 }
 
 // Mean signal across the disc's central part at `offset` mm along its normal.
-double profile_at(const Plane& image, const Disc& disc, double offset, double pixel_mm) {
+double profile_at(const PlaneImage& image, const Disc& disc, double offset, double pixel_mm) {
     const auto a = disc.along(), n = disc.normal();
     const auto size = image.GetLargestPossibleRegion().GetSize();
     double sum = 0;
@@ -490,7 +502,7 @@ double profile_at(const Plane& image, const Disc& disc, double offset, double pi
 }
 
 // Where the disc's signal gives way to marrow above and below: the endplates.
-void measure_disc_edges(const Plane& image, Disc& disc, double pixel_mm) {
+void measure_disc_edges(const PlaneImage& image, Disc& disc, double pixel_mm) {
     const double centre = profile_at(image, disc, 0, pixel_mm);
     for (int direction : {-1, 1}) {
         const double body = profile_at(image, disc, direction * 12.0, pixel_mm);
@@ -529,7 +541,7 @@ std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label) {
 SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contrast) {
     SpineLocalisation result;
     const double scale = signal_scale(plane);
-    auto normalised = Plane::New();
+    auto normalised = PlaneImage::New();
     normalised->Graft(smoothed(plane.image, 1.0));
     {
         float* pixels = normalised->GetBufferPointer();
@@ -549,7 +561,7 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
         centre_on_band(*normalised, disc, contrast, plane.pixel_mm);
         measure_disc_edges(*normalised, disc, plane.pixel_mm);
     }
-    drop_sacral_rudiments(chain);
+    trim_chain_ends(chain);
     label_discs(chain);
     result.discs = std::move(chain);
     return result;
