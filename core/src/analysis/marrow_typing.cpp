@@ -30,7 +30,7 @@ double median(std::vector<double> values) {
     return *middle;
 }
 
-double sample(const Plane& image, double x, double y) {
+double sample(const PlaneImage& image, double x, double y) {
     const auto size = image.GetLargestPossibleRegion().GetSize();
     const long x0 = long(std::floor(x)), y0 = long(std::floor(y));
     if (x0 < 0 || y0 < 0 || x0 + 1 >= long(size[0]) || y0 + 1 >= long(size[1])) return 0;
@@ -40,7 +40,7 @@ double sample(const Plane& image, double x, double y) {
            fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
 }
 
-// Plane position of grid cell (column, row) beside an endplate.
+// PlaneImage position of grid cell (column, row) beside an endplate.
 std::array<double, 2> cell_position(const EndplateLine& line, double height_mm, double pixel_mm,
                                     int column, int row) {
     const double s = (column - (kColumns - 1) / 2.0) * kColumnStepMm / pixel_mm;
@@ -131,7 +131,7 @@ MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
                                  std::map<std::string, VertebraGeometry> bodies) {
     MarrowPlane marrow;
     marrow.plane = &plane;
-    auto filter = itk::SmoothingRecursiveGaussianImageFilter<Plane, Plane>::New();
+    auto filter = itk::SmoothingRecursiveGaussianImageFilter<PlaneImage, PlaneImage>::New();
     filter->SetInput(plane.image);
     filter->SetSigma(1.5);
     filter->Update();

@@ -15,7 +15,7 @@ namespace modic::core {
 // A plane prepared for marrow reading: smoothed, its bodies known, its normal marrow measured.
 struct MarrowPlane {
     const SagittalPlane* plane = nullptr;
-    Plane::Pointer smoothed;
+    PlaneImage::Pointer smoothed;
     std::map<std::string, VertebraGeometry> bodies;
     double normal_marrow = 0;  // median signal of the central marrow of the complete bodies
 };

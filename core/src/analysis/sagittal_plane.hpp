@@ -13,12 +13,12 @@
 
 namespace modic::core {
 
-using Plane = itk::Image<float, 2>;
+using PlaneImage = itk::Image<float, 2>;
 using Vector3 = std::array<double, 3>;
 
 struct SagittalPlane {
-    Plane::Pointer image;  // spacing 1 unit = pixel_mm; origin 0, identity direction
-    Plane::Pointer inside;  // 1 where the source slice covers the pixel, 0 outside
+    PlaneImage::Pointer image;  // spacing 1 unit = pixel_mm; origin 0, identity direction
+    PlaneImage::Pointer inside;  // 1 where the source slice covers the pixel, 0 outside
     double pixel_mm = 1.0;
     PointMm origin{};  // patient position of pixel (0, 0)
     Vector3 posterior{};  // unit vector in patient space along +x
