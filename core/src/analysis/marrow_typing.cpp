@@ -40,7 +40,7 @@ double sample(const PlaneImage& image, double x, double y) {
            fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
 }
 
-// PlaneImage position of grid cell (column, row) beside an endplate.
+// Plane position of grid cell (column, row) beside an endplate.
 std::array<double, 2> cell_position(const EndplateLine& line, double height_mm, double pixel_mm,
                                     int column, int row) {
     const double s = (column - (kColumns - 1) / 2.0) * kColumnStepMm / pixel_mm;
