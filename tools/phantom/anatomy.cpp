@@ -93,7 +93,7 @@ void SpineModel::build_vertebrae(Rng& rng, const LesionPlan& plan) {
         v.concavity_inferior = v.sacral ? 0.0 : rng.uniform(1.2, 2.8);
         v.cortex_superior = (v.sacral && i > 8) ? 0.35 : rng.uniform(0.8, 1.2);
         v.cortex_inferior = v.sacral ? 0.35 : rng.uniform(0.8, 1.2);
-        v.cortex_wall = rng.uniform(0.9, 1.4);
+        v.cortex_wall = rng.uniform(0.6, 1.0);
         v.has_thecal_sac = i <= 9;  // the dural sac ends at S2
         v.has_cord = i <= 3;        // down to the conus in L1
         v.sac_ap = v.sacral ? (i == 8 ? rng.uniform(8, 11) : 6.0) : rng.uniform(12.5, 16.5);

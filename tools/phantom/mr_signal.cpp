@@ -30,10 +30,10 @@ constexpr std::array<Row, static_cast<std::size_t>(Tissue::Count)> kSignal = {{
     /* Urine      */ {0.12, 1.00, 1.00, 1.00, 0.12, 0.40},
     /* JointFluid */ {0.15, 0.80, 0.80, 0.80, 0.20, 0.40},
     /* Modic1     */ {0.30, 0.75, 0.80, 0.75, 0.65, 0.35},
-    /* Modic2     */ {0.90, 0.60, 0.07, 0.09, 0.90, 0.70},
+    /* Modic2     */ {0.95, 0.60, 0.07, 0.09, 0.95, 0.70},
     /* Modic3     */ {0.14, 0.15, 0.10, 0.10, 0.14, 0.12},
-    /* Haemang.   */ {0.88, 0.85, 0.50, 0.45, 0.90, 0.70},
-    /* FattyMarr. */ {0.90, 0.62, 0.06, 0.08, 0.90, 0.70},
+    /* Haemang.   */ {0.92, 0.85, 0.50, 0.45, 0.95, 0.70},
+    /* FattyMarr. */ {0.95, 0.62, 0.06, 0.08, 0.95, 0.70},
     /* Schmorl    */ {0.30, 0.55, 0.55, 0.50, 0.50, 0.35},
 }};
 // Nucleus signal when fully desiccated (degenerated disc).
@@ -43,8 +43,8 @@ constexpr Row kDesiccatedNucleus = {0.30, 0.22, 0.20, 0.20, 0.32, 0.30};
 
 PatientContrast draw_patient_contrast(Rng& rng) {
     PatientContrast p;
-    p.marrow_t1 = rng.uniform(0.58, 0.72);
-    p.marrow_t2 = rng.uniform(0.41, 0.50);
+    p.marrow_t1 = rng.uniform(0.62, 0.80);
+    p.marrow_t2 = rng.uniform(0.42, 0.52);
     p.marrow_stir = rng.uniform(0.10, 0.16);
     p.texture_amplitude = rng.uniform(0.05, 0.12);
     return p;

@@ -370,7 +370,7 @@ void finish_series(Rng& rng, const ProtocolContext& ctx, std::vector<SeriesPlan>
         s.info.frame_uid = shared_frame;
         s.eight_bit = ctx.variant.eight_bit;
         s.target_max = rng.uniform(ctx.vendor.target_lo, ctx.vendor.target_hi);
-        s.clip_percentile = rng.uniform(98.8, 99.8);
+        s.clip_percentile = rng.uniform(96.0, 99.8);  // spider-dev clips 0-6 % of its pixels
         if (ctx.vendor.rescale && !s.eight_bit)
             s.info.rescale = std::array<double, 2>{std::round(rng.uniform(0.6, 3.0) * 1e4) / 1e4, 0.0};
         if (s.eight_bit) s.info.image_type = "ORIGINAL\\PRIMARY\\M\\NORM";
@@ -505,7 +505,7 @@ StudyResult generate_study(const GeneratorOptions& options, int case_index) {
     const StudyVariant variant = draw_variant(protocol_rng, options, vendor.key);
     const PatientStudyInfo study = draw_study_info(header_rng, vendor, options.seed, case_index);
     Acquisition coil;
-    coil.coil_depth_mm = protocol_rng.uniform(250, 900);
+    coil.coil_depth_mm = protocol_rng.uniform(350, 1200);
     coil.coil_floor = protocol_rng.uniform(0.25, 0.45);
     coil.coil_ripple = protocol_rng.uniform(0.0, 0.12);
     coil.coil_phase = protocol_rng.uniform(0, 6.283);
