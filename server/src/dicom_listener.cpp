@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <system_error>
 
@@ -127,7 +128,9 @@ private:
         }
 
         const std::filesystem::path temp = context().store->new_temp_path();
+        const auto began = std::chrono::steady_clock::now();
         OFCondition received = receiveSTORERequest(request, context_id, OFString(temp.c_str()));
+        const auto got_data = std::chrono::steady_clock::now();
         if (received.bad()) {
             remove_quietly(temp);
             spdlog::warn("C-STORE from {}: dataset not received ({}), association ends",
@@ -135,12 +138,20 @@ private:
             return received;
         }
         FileCheck check = check_received_file(temp, sop_class, sop_instance);
+        const auto checked = std::chrono::steady_clock::now();
         if (check.status != dimse_status::kSuccess) {
             remove_quietly(temp);
             return answer_refused(request, context_id, check.status, check.reason);
         }
         check.instance.calling_ae = calling_ae_;
-        return answer_stored(request, context_id, check.instance, temp);
+        OFCondition answered = answer_stored(request, context_id, check.instance, temp);
+        using ms = std::chrono::duration<double, std::milli>;
+        spdlog::trace("C-STORE of {}: received in {:.1f} ms, checked in {:.1f} ms, stored and "
+                      "answered in {:.1f} ms",
+                      check.instance.sop_instance_uid, ms(got_data - began).count(),
+                      ms(checked - got_data).count(),
+                      ms(std::chrono::steady_clock::now() - checked).count());
+        return answered;
     }
 
     // Hands the file to the store, which makes it durable (or removes it) before returning.

@@ -58,6 +58,8 @@ spdlog::level::level_enum parse_log_level(const std::string& name) {
         if (name == std::string(view.data(), view.size())) return level;
     }
     if (name == "error") return spdlog::level::err;
+    if (name == "warn") return spdlog::level::warn;  // spdlog itself spells it "warning"
+    if (name == "critical") return spdlog::level::critical;
     throw std::invalid_argument("unknown log level '" + name +
                                 "' (expected trace, debug, info, warn, error, critical or off)");
 }
