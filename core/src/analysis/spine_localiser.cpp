@@ -41,6 +41,8 @@ constexpr double kSacralTurnDegrees = 10.0;
 constexpr double kShortBandFactor = 0.6;
 constexpr double kSacralContrastFactor = 0.5;
 constexpr double kFaintBandFactor = 0.4;
+// An endplate lies at most this many times the patient's usual disc half-thickness from the centre.
+constexpr double kMaxEdgeFactor = 1.3;
 // A chain is scored by its discs' contrast, capped so that one very contrasted structure cannot
 // outweigh a regular column, less a penalty for irregular spacing between neighbours.
 constexpr double kScoreCap = 0.5;
@@ -426,6 +428,21 @@ void extend_chain(std::vector<Disc>& chain, const BandResponse& response, const 
     }
 }
 
+// A Modic change beside a disc can carry the disc's own signal (oedema is dark on T1 and bright
+// on T2 like a disc): the measured edge then runs into the marrow. A patient's discs are of
+// similar thickness, so an edge far beyond the usual one is set back to it.
+void limit_disc_edges(std::vector<Disc>& chain) {
+    std::vector<double> edges;
+    for (const auto& disc : chain) edges.insert(edges.end(), {disc.upper_edge, disc.lower_edge});
+    if (edges.empty()) return;
+    std::nth_element(edges.begin(), edges.begin() + edges.size() / 2, edges.end());
+    const double limit = kMaxEdgeFactor * edges[edges.size() / 2];
+    for (auto& disc : chain) {
+        disc.upper_edge = std::min(disc.upper_edge, limit);
+        disc.lower_edge = std::min(disc.lower_edge, limit);
+    }
+}
+
 // A band much shorter than the column's discs at an end of the chain is not a disc of the
 // column (a vessel, a bowel wall): the chain is cut back. Below S1 the sacrum's rudimentary discs
 // and fused junctions are steeper than L5/S1 and either shorter or much fainter than real discs.
@@ -561,6 +578,7 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
         centre_on_band(*normalised, disc, contrast, plane.pixel_mm);
         measure_disc_edges(*normalised, disc, plane.pixel_mm);
     }
+    limit_disc_edges(chain);
     trim_chain_ends(chain);
     label_discs(chain);
     result.discs = std::move(chain);

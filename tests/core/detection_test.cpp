@@ -1,0 +1,253 @@
+// The detection stages on small synthetic sagittal images whose anatomy the test draws itself:
+// disc-chain localisation and labelling, matching the fluid image's labels to T1, marrow typing
+// of planted lesions, and the disc-level summary.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "analysis/chain_matching.hpp"
+#include "analysis/disc_levels.hpp"
+#include "analysis/marrow_typing.hpp"
+#include "analysis/sagittal_plane.hpp"
+#include "analysis/spine_localiser.hpp"
+#include "analysis/vertebra_geometry.hpp"
+
+namespace modic::core {
+namespace {
+
+// Signal of each tissue on one sequence.
+struct Contrast {
+    float background, muscle, marrow, disc, csf, fat;
+};
+constexpr Contrast kT1{0.0f, 300, 650, 350, 150, 1000};
+constexpr Contrast kT2{0.0f, 200, 450, 800, 1000, 750};
+
+// A mid-sagittal lumbar spine drawn on a 1 mm grid: anterior left, head up. Bodies T12..L5 are
+// 26 mm tall, discs 9 mm, the sacrum a long block below the L5/S1 disc.
+struct DrawnSpine {
+    static constexpr int kWidth = 220, kHeight = 330;
+    static constexpr double kBodyLeft = 70, kBodyRight = 108;  // anterior, posterior wall
+    static constexpr double kTop = 20, kBody = 26, kDisc = 9;
+    double shift_y = 0;  // moves the whole spine toward the feet
+
+    // Row of the top of body i (0 = T12, 5 = L5, 6 = S1).
+    double body_top(int i) const { return kTop + shift_y + i * (kBody + kDisc); }
+    double disc_centre(int i) const { return body_top(i) + kBody + kDisc / 2; }  // below body i
+};
+
+using Painter = std::function<float(double x, double y, float normal)>;
+
+SeriesVolume draw(const DrawnSpine& spine, const Contrast& contrast, const std::string& role,
+                  const Painter& lesions = {}) {
+    SeriesVolume series;
+    series.role = role;
+    series.series_instance_uid = "1.2.3." + role;
+    series.frame_of_reference_uid = "1.2.3.9";
+    series.sop_instance_uids = {"1.2.3." + role + ".1"};
+    series.slice_thickness_mm = 4.0;
+    series.image = Volume::New();
+    Volume::SizeType size{{DrawnSpine::kWidth, DrawnSpine::kHeight, 1}};
+    series.image->SetRegions(size);
+    series.image->Allocate();
+    Volume::SpacingType spacing;
+    spacing.Fill(1.0);
+    spacing[2] = 4.0;
+    series.image->SetSpacing(spacing);
+    // Rows run posterior (+Y), columns run down (-Z): the orientation of the spider-dev images.
+    Volume::DirectionType direction;
+    direction.Fill(0);
+    direction[1][0] = 1;
+    direction[2][1] = -1;
+    direction[0][2] = 1;
+    series.image->SetDirection(direction);
+    Volume::PointType origin;
+    origin[0] = 0, origin[1] = -110, origin[2] = 165;
+    series.image->SetOrigin(origin);
+
+    for (int y = 0; y < DrawnSpine::kHeight; ++y)
+        for (int x = 0; x < DrawnSpine::kWidth; ++x) {
+            float value = x < 15 || x > 205 ? contrast.fat : contrast.muscle;
+            if (x >= DrawnSpine::kBodyRight + 2 && x <= DrawnSpine::kBodyRight + 16) value = contrast.csf;
+            if (x >= DrawnSpine::kBodyLeft && x <= DrawnSpine::kBodyRight) {
+                for (int i = 0; i < 6; ++i) {
+                    if (y >= spine.body_top(i) && y < spine.body_top(i) + DrawnSpine::kBody)
+                        value = contrast.marrow;
+                    if (y >= spine.body_top(i) + DrawnSpine::kBody && y < spine.body_top(i + 1))
+                        value = contrast.disc;
+                }
+                if (y >= spine.body_top(6) && y < spine.body_top(6) + 90) value = contrast.marrow;
+            }
+            if (lesions) value = lesions(x, y, value);
+            series.image->SetPixel({{x, y, 0}}, value);
+        }
+    return series;
+}
+
+const Disc* disc_labelled(const SpineLocalisation& spine, const std::string& label) {
+    for (const auto& disc : spine.discs)
+        if (disc.label == label) return &disc;
+    return nullptr;
+}
+
+TEST(SpineLocaliser, FindsAndLabelsEveryDiscCountingUpFromTheSacrum) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    const auto found = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_TRUE(found.failure.empty()) << found.failure;
+    ASSERT_EQ(found.discs.size(), 6u);
+    const char* labels[] = {"T12/L1", "L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"};
+    for (int i = 0; i < 6; ++i) {
+        const Disc* disc = disc_labelled(found, labels[i]);
+        ASSERT_NE(disc, nullptr) << labels[i];
+        EXPECT_NEAR(disc->y, spine.disc_centre(i), 2.0) << labels[i];
+        EXPECT_NEAR(disc->x, (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 6.0) << labels[i];
+        EXPECT_NEAR(disc->angle, 0.0, 0.11) << labels[i];
+    }
+}
+
+TEST(SpineLocaliser, ReportsWhenThereIsNoColumn) {
+    DrawnSpine spine;
+    auto series = draw(spine, kT1, "t1", [](double, double, float) { return 300.0f; });
+    const auto found = localise_spine(extract_plane(series, 0), PlaneContrast::T1);
+    EXPECT_FALSE(found.failure.empty());
+    EXPECT_TRUE(found.discs.empty());
+}
+
+TEST(VertebraGeometry, BodiesSitBetweenTheirDiscs) {
+    const DrawnSpine spine;
+    const auto plane = extract_plane(draw(spine, kT1, "t1"), 0);
+    const auto bodies = vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane.pixel_mm);
+    ASSERT_TRUE(bodies.count("L3"));
+    const auto& l3 = bodies.at("L3");
+    ASSERT_TRUE(l3.superior && l3.inferior);
+    EXPECT_NEAR(l3.centre[1], spine.body_top(3) + DrawnSpine::kBody / 2, 2.0);
+    EXPECT_NEAR(l3.height_mm, DrawnSpine::kBody, 3.0);
+    ASSERT_TRUE(bodies.count("S1"));
+    EXPECT_TRUE(bodies.at("S1").superior.has_value());
+    EXPECT_FALSE(bodies.at("S1").inferior.has_value());
+}
+
+TEST(ChainMatching, GivesTheFluidImageTheT1LabelsWhenItShowsAnotherPartOfTheSpine) {
+    const DrawnSpine t1_spine;
+    DrawnSpine fluid_spine;
+    fluid_spine.shift_y = 40;  // a different field of view, as in spider-dev
+    const auto t1_plane = extract_plane(draw(t1_spine, kT1, "t1"), 0);
+    auto fluid_series = draw(fluid_spine, kT2, "t2");
+    fluid_series.frame_of_reference_uid = "1.2.3.10";
+    const auto fluid_plane = extract_plane(fluid_series, 0);
+    const auto t1 = localise_spine(t1_plane, PlaneContrast::T1);
+    auto fluid = localise_spine(fluid_plane, PlaneContrast::Fluid);
+    // Spoil the fluid image's own labels: matching must not depend on them.
+    for (auto& disc : fluid.discs) disc.label = "?";
+    match_fluid_to_t1(t1_plane, t1, fluid_plane, fluid, false);
+    ASSERT_FALSE(fluid.discs.empty());
+    for (const auto& disc : fluid.discs) {
+        const Disc* same = disc_labelled(t1, disc.label);
+        ASSERT_NE(same, nullptr) << disc.label;
+        EXPECT_NEAR(disc.y - fluid_spine.shift_y, same->y, 3.0) << disc.label;
+    }
+}
+
+// Reads one endplate of the drawn spine with a lesion painted beside it on T1 and T2.
+EndplateReading read_planted(float t1_lesion, float t2_lesion, double depth_mm = 9) {
+    const DrawnSpine spine;
+    // Inferior endplate of L4: the band of marrow just above the L4/L5 disc.
+    const double endplate = spine.body_top(4) + DrawnSpine::kBody;
+    auto painter = [&](float value) {
+        return [&, value](double x, double y, float normal) {
+            const bool in_lesion = y >= endplate - depth_mm && y < endplate && x >= 76 && x <= 102;
+            return in_lesion ? value : normal;
+        };
+    };
+    const auto t1_series = draw(spine, kT1, "t1", t1_lesion > 0 ? Painter(painter(t1_lesion)) : Painter());
+    const auto t2_series = draw(spine, kT2, "t2", t2_lesion > 0 ? Painter(painter(t2_lesion)) : Painter());
+    const auto t1_plane = extract_plane(t1_series, 0);
+    const auto t2_plane = extract_plane(t2_series, 0);
+    const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
+    auto t2_spine = localise_spine(t2_plane, PlaneContrast::Fluid);
+    match_fluid_to_t1(t1_plane, t1_spine, t2_plane, t2_spine, true);
+    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, 1.0));
+    const auto t2 = prepare_marrow_plane(t2_plane, vertebrae_from_discs(t2_spine, 1.0));
+    return read_endplate(t1, &t2, false, "L4", EndplateSide::Inferior);
+}
+
+TEST(MarrowTyping, NormalMarrowIsTypeZero) {
+    const auto reading = read_planted(0, 0);
+    EXPECT_EQ(reading.type, ModicType::None);
+    EXPECT_GT(reading.confidence, 0.5);
+}
+
+// Known limit (core/README.md): oedema is dark on T1 like the disc beside it, so the T1 band
+// detector takes the lesion for disc and the T1 and T2 readings no longer meet. Enabled again when
+// the endplate is found by its cortical line instead of the disc's signal.
+TEST(MarrowTyping, DISABLED_OedemaBesideTheDiscIsType1) {
+    const auto reading = read_planted(300, 800);  // T1 dark, T2 bright
+    EXPECT_EQ(reading.type, ModicType::Type1);
+    EXPECT_GT(reading.extent_fraction, 0.6);
+    EXPECT_NEAR(reading.depth_fraction, 9.0 / DrawnSpine::kBody, 0.12);
+    EXPECT_FALSE(reading.outline.empty());
+}
+
+TEST(MarrowTyping, FatIsType2) {
+    EXPECT_EQ(read_planted(950, 600).type, ModicType::Type2);  // T1 bright, T2 iso to bright
+}
+
+TEST(MarrowTyping, SclerosisIsType3) {
+    EXPECT_EQ(read_planted(200, 180).type, ModicType::Type3);  // T1 and T2 dark
+}
+
+TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
+    const DrawnSpine spine;
+    const double centre_y = spine.body_top(3) + DrawnSpine::kBody / 2;  // middle of L3
+    auto spot = [&](double x, double y, float normal) {
+        return std::hypot(x - 89, y - centre_y) < 5 ? 1000.0f : normal;  // haemangioma-like
+    };
+    const auto t1_plane = extract_plane(draw(spine, kT1, "t1", spot), 0);
+    const auto t2_plane = extract_plane(draw(spine, kT2, "t2", spot), 0);
+    const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
+    auto t2_spine = localise_spine(t2_plane, PlaneContrast::Fluid);
+    match_fluid_to_t1(t1_plane, t1_spine, t2_plane, t2_spine, true);
+    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, 1.0));
+    const auto t2 = prepare_marrow_plane(t2_plane, vertebrae_from_discs(t2_spine, 1.0));
+    for (auto side : {EndplateSide::Superior, EndplateSide::Inferior})
+        EXPECT_EQ(read_endplate(t1, &t2, false, "L3", side).type, ModicType::None);
+}
+
+EndplateFinding endplate(const char* vertebra, EndplateSide side, ModicType type, double volume,
+                         double extent = 0.5) {
+    return {vertebra, side, type, 0.8, 0.2, extent, volume, std::nullopt};
+}
+
+TEST(DiscLevels, SummariseEachLevelFromItsTwoEndplates) {
+    const auto levels = summarise_levels({
+        endplate("L3", EndplateSide::Inferior, ModicType::None, 0),
+        endplate("L4", EndplateSide::Superior, ModicType::None, 0),
+        endplate("L4", EndplateSide::Inferior, ModicType::Type1, 0.4),
+        endplate("L5", EndplateSide::Superior, ModicType::Type2, 1.1),
+        endplate("L5", EndplateSide::Inferior, ModicType::Type3, 0.2),
+        endplate("S1", EndplateSide::Superior, ModicType::None, 0),
+    });
+    ASSERT_EQ(levels.size(), 3u);
+    EXPECT_EQ(levels[0].disc_level, "L3/L4");
+    EXPECT_EQ(levels[0].modic_type, ModicType::None);
+    EXPECT_EQ(levels[1].disc_level, "L4/L5");
+    EXPECT_EQ(levels[1].modic_type, ModicType::Type2);  // both changed: the larger volume decides
+    EXPECT_EQ(levels[2].disc_level, "L5/S1");
+    EXPECT_EQ(levels[2].modic_type, ModicType::Type3);  // one changed: its type
+}
+
+TEST(DiscLevels, EqualVolumesAreDecidedByExtentAndHalfReadLevelsAreLeftOut) {
+    const auto levels = summarise_levels({
+        endplate("L1", EndplateSide::Inferior, ModicType::Type1, 0.5, 0.3),
+        endplate("L2", EndplateSide::Superior, ModicType::Type3, 0.5, 0.7),
+        endplate("L2", EndplateSide::Inferior, ModicType::Type2, 0.5),  // L3 superior not read
+    });
+    ASSERT_EQ(levels.size(), 1u);
+    EXPECT_EQ(levels[0].disc_level, "L1/L2");
+    EXPECT_EQ(levels[0].modic_type, ModicType::Type3);
+}
+
+}  // namespace
+}  // namespace modic::core
