@@ -48,6 +48,7 @@ struct ListenerContext {
     storage::Storage* store = nullptr;
     DicomListener::StoredCallback on_stored;
     std::unique_ptr<AssociationPolicy> policy;
+    std::atomic<bool> stopping{false};
 };
 
 // DcmSCPPool constructs its SCPs without arguments (on the listening thread); each worker thread
@@ -107,6 +108,12 @@ protected:
 
     OFCondition handleIncomingCommand(T_DIMSE_Message* message,
                                       const DcmPresentationContextInfo& info) override {
+        // Stopping: the request before this one was answered; this one is not started, and the
+        // association is aborted so that the sender sends it again later (or elsewhere).
+        if (context().stopping) {
+            spdlog::info("association from {}: aborted, the node is stopping", calling_ae_);
+            return NET_EC_StopAfterAssociation;
+        }
         if (message->CommandField == DIMSE_C_STORE_RQ)
             return handle_store(message->msg.CStoreRQ, info.presentationContextID);
         if (message->CommandField == DIMSE_C_ECHO_RQ) ++echoes_;
@@ -317,7 +324,9 @@ void DicomListener::start() {
 }
 
 void DicomListener::request_stop() {
-    if (pool_) pool_->stopAfterCurrentAssociations();
+    if (!pool_) return;
+    pool_->context.stopping = true;
+    pool_->stopAfterCurrentAssociations();
 }
 
 void DicomListener::join() {

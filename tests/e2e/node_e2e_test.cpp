@@ -339,6 +339,98 @@ TEST(NodeE2e, DestinationDownThenUpAlsoAcrossARestart) {
     EXPECT_EQ(node.stop(), 0);
 }
 
+TEST(NodeE2e, SigtermFinishesTheStoreUnderWayAndExitsZero) {
+    TempDir work("modic-e2e-sigterm");
+    NodeSettings settings;
+    settings.quiet_seconds = 30;
+    NodeUnderTest node(work.path() / "node", settings);
+    node.start();
+    std::vector<fs::path> files =
+        many_instances(spider_dir() / "spider_001" / "t1.dcm", work.path() / "copies", 150);
+    std::vector<std::string> argv{"storescu", "-v", "-aet", "PACS", "-aec", "MODICNODE", "-to", "10",
+                                  "127.0.0.1", std::to_string(node.port())};
+    for (const auto& file : files) argv.push_back(file.string());
+    fs::path sender_log = work.path() / "storescu.log";
+    Process sender(argv, sender_log);
+    ASSERT_TRUE(wait_until([&] { return files_under(node.storage_dir() / "images").size() >= 10; }, 30s));
+    auto asked = std::chrono::steady_clock::now();
+    EXPECT_EQ(node.stop(), 0) << node.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 10s) << "does not wait for the whole transfer";
+    sender.wait(20s);
+    std::ifstream in(sender_log);
+    std::string log_text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t acknowledged = 0;
+    for (std::size_t at = 0; (at = log_text.find("Received Store Response (Success)", at)) != std::string::npos; ++at)
+        ++acknowledged;
+    std::size_t held = files_under(node.storage_dir() / "images").size();
+    EXPECT_GE(held, acknowledged) << "every Success is held";
+    EXPECT_LT(held, files.size()) << "the transfer was cut short";
+    EXPECT_TRUE(files_under(node.storage_dir() / "tmp").empty());
+    EXPECT_TRUE(log_contains(node, "aborted, the node is stopping"));
+}
+
+TEST(NodeE2e, LateInstanceStartsANewAnalysisWhoseSrNamesTheFirst) {
+    TempDir work("modic-e2e-late");
+    StoreScp destination(work.path() / "dest", "DEST");
+    NodeSettings settings;
+    settings.destinations = {{"dest", "DEST", destination.port()}};
+    NodeUnderTest node(work.path() / "node", settings);
+    node.start();
+    fs::path study = work.path() / "study";
+    copy_spider_study("spider_001", study);
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", {study / "t1.dcm", study / "t2.dcm"}).exit_code, 0);
+    ASSERT_TRUE(wait_until([&] { return destination.received().size() == 1; }, 30s)) << node.log();
+    fs::path first_sr = destination.received().front();
+
+    auto late = many_instances(study / "t2.dcm", work.path() / "late", 1);
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", late).exit_code, 0);
+    ASSERT_TRUE(wait_until([&] { return destination.received().size() == 2; }, 30s)) << node.log();
+    ASSERT_TRUE(wait_for_final_jobs(node, 2, 10s));
+    fs::path second_sr;
+    for (const auto& file : destination.received())
+        if (file != first_sr) second_sr = file;
+    EXPECT_EQ(dicom_value(second_sr, "0020,000D"), dicom_value(first_sr, "0020,000D")) << "same study";
+    EXPECT_EQ(dicom_value(second_sr, "0020,000E"), dicom_value(first_sr, "0020,000E")) << "same SR series";
+    CommandResult dump = run_command({"dcmdump", "+P", "0040,a360", "+P", "0008,1155", second_sr.string()});
+    EXPECT_NE(dump.output.find(dicom_value(first_sr, "0008,0018")), std::string::npos)
+        << "Predecessor Documents Sequence names the first SR:\n" << dump.output;
+    EXPECT_EQ(node.stop(), 0);
+}
+
+TEST(NodeE2e, RoutingRulesAndEnhancedMrDecideWhatIsAnalysed) {
+    TempDir work("modic-e2e-routing");
+    NodeSettings settings;
+    settings.extra_toml = "[[routing.rules]]\ncalling_ae = \"TESTBENCH\"\naction = \"ignore\"\n";
+    NodeUnderTest node(work.path() / "node", settings);
+    node.start();
+
+    fs::path ignored = work.path() / "ignored";
+    copy_spider_study("spider_007", ignored);
+    ASSERT_EQ(store_files(node.port(), "TESTBENCH", "MODICNODE", files_under(ignored)).exit_code, 0);
+
+    // An Enhanced MR study: the images declared Enhanced MR Image Storage.
+    fs::path enhanced = work.path() / "enhanced";
+    copy_spider_study("spider_013", enhanced);
+    for (const auto& file : files_under(enhanced)) {
+        DcmFileFormat format;
+        ASSERT_TRUE(format.loadFile(file.c_str()).good());
+        format.getDataset()->putAndInsertString(DCM_SOPClassUID, UID_EnhancedMRImageStorage);
+        format.getMetaInfo()->putAndInsertString(DCM_MediaStorageSOPClassUID, UID_EnhancedMRImageStorage);
+        ASSERT_TRUE(format.saveFile(file.c_str(), EXS_LittleEndianExplicit).good());
+    }
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", files_under(enhanced)).exit_code, 0);
+
+    ASSERT_TRUE(wait_for_final_jobs(node, 2, 30s)) << node.log();
+    std::multiset<std::string> states;
+    for (const auto& job : node_jobs(node)) {
+        states.insert(job["state"].get<std::string>());
+        if (job["state"] == "not_analyzable") EXPECT_EQ(job["reason"], "Enhanced MR not yet supported");
+    }
+    EXPECT_EQ(states, (std::multiset<std::string>{"ignored", "not_analyzable"}));
+    EXPECT_EQ(files_under(node.storage_dir() / "images").size(), 4u) << "both studies are kept";
+    EXPECT_EQ(node.stop(), 0);
+}
+
 TEST(NodeE2e, AdminCommandsReadTheIndexOfARunningNode) {
     TempDir work("modic-e2e-admin");
     NodeUnderTest node(work.path(), {});

@@ -45,8 +45,10 @@ public:
     // Opens the port and serves associations on a thread of its own. Throws std::runtime_error
     // when the port cannot be opened.
     void start();
-    // Stops accepting new associations; those under way finish (each C-STORE is answered after
-    // its instance is stored). Returns at once; join() waits.
+    // Stops accepting new associations; a C-STORE under way is finished (answered after its
+    // instance is stored), then its association is aborted before the next request, which the
+    // sender will send again. Idle associations end at the DIMSE timeout. Returns at once;
+    // join() waits.
     void request_stop();
     void join();
 
