@@ -42,7 +42,12 @@ Evidence evidence_on(const SagittalPlane& plane, const std::vector<std::array<do
     Evidence evidence;
     evidence.series_role = plane.source->role;
     evidence.sop_instance_uid = plane.source->sop_instance_uids.at(plane.slice);
-    for (const auto& point : outline) evidence.outline_px.push_back(plane.to_source_pixel(point[0], point[1]));
+    // ITK's index puts a pixel's centre on whole numbers; DICOM SR coordinates put the image's
+    // top-left corner at (0, 0), so a pixel's centre is half a pixel further on.
+    for (const auto& point : outline) {
+        const auto index = plane.to_source_pixel(point[0], point[1]);
+        evidence.outline_px.push_back({index[0] + 0.5, index[1] + 0.5});
+    }
     return evidence;
 }
 
