@@ -13,7 +13,7 @@
 
 namespace modic::storage {
 
-GroupSync::GroupSync(bool enabled) : enabled_(enabled) {}
+GroupSync::GroupSync(bool enabled, bool grouped) : enabled_(enabled), grouped_(grouped) {}
 
 void GroupSync::sync_always(const std::filesystem::path& file) {
     std::lock_guard lock(mutex_);
@@ -40,6 +40,16 @@ std::string GroupSync::run_round(const std::set<std::filesystem::path>& paths) {
 
 void GroupSync::wait_durable(const std::vector<std::filesystem::path>& dirs) {
     if (!enabled_) return;
+    if (!grouped_) {
+        {
+            std::lock_guard lock(mutex_);
+            ++rounds_;
+        }
+        std::string failure = run_round({dirs.begin(), dirs.end()});
+        if (failure.empty()) failure = run_round({always_.begin(), always_.end()});
+        if (!failure.empty()) throw StorageError(failure);
+        return;
+    }
     std::unique_lock lock(mutex_);
     pending_.insert(dirs.begin(), dirs.end());
     const std::uint64_t ticket = ++requested_;

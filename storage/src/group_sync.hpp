@@ -18,8 +18,9 @@ namespace modic::storage {
 
 class GroupSync {
 public:
-    // enabled = false makes every call a no-op (storage.fsync = false).
-    explicit GroupSync(bool enabled);
+    // enabled = false makes every call a no-op (storage.fsync = false). grouped = false: each
+    // caller runs its own fsyncs at once (the filesystem journal still merges concurrent ones).
+    explicit GroupSync(bool enabled, bool grouped = true);
     GroupSync(const GroupSync&) = delete;
     GroupSync& operator=(const GroupSync&) = delete;
 
@@ -38,6 +39,7 @@ private:
     std::string run_round(const std::set<std::filesystem::path>& paths);  // "" or the failure
 
     bool enabled_;
+    bool grouped_;
     mutable std::mutex mutex_;
     std::condition_variable round_done_;
     std::vector<std::filesystem::path> always_;

@@ -63,7 +63,7 @@ Storage::Impl::Impl(StorageOptions opts)
       tmp_dir(options.root / "tmp"),
       db_path(options.root / "index.sqlite"),
       db(db_path),
-      group_sync(options.fsync) {
+      group_sync(options.fsync, options.group_commit) {
     schema::open_and_migrate(db);
     group_sync.sync_always(db_path.string() + "-wal");
 }

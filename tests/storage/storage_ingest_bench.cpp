@@ -72,15 +72,16 @@ int main(int argc, char** argv) {
     });
     std::printf("per-file fdatasync + rename + dir fsync: %8.0f images/s\n", per_file);
 
-    for (const bool fsync : {false, true}) {
-        auto options = options_for(base / (fsync ? "node-fsync" : "node-nofsync"), fsync);
+    for (const auto& [fsync, grouped] : {std::pair{false, true}, std::pair{true, true}, std::pair{true, false}}) {
+        auto options = options_for(base / (fsync ? (grouped ? "node-fsync" : "node-fsync-solo") : "node-nofsync"), fsync);
+        options.group_commit = grouped;
         Storage storage(options);
         const double rate = run_parallel(writers, images, [&](int w, int i) {
             IncomingInstance in = instance(study, study + "." + std::to_string(w + 1), sop(i));
             storage.store_instance(in, payload);
         });
-        std::printf("modic store, fsync %-3s (group commit):  %8.0f images/s  = %.2fx storescp-like",
-                    fsync ? "on" : "off", rate, rate / plain);
+        std::printf("modic store, fsync %-3s (%-12s):  %8.0f images/s  = %.2fx storescp-like", fsync ? "on" : "off",
+                    !fsync ? "-" : grouped ? "group commit" : "per writer", rate, rate / plain);
         if (fsync)
             std::printf(", %llu sync rounds for %d images", static_cast<unsigned long long>(storage.sync_rounds()),
                         images);

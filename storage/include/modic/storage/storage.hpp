@@ -38,6 +38,10 @@ struct StorageOptions {
     std::filesystem::path root;            // created if missing
     bool fsync = true;                     // storage.fsync
     std::uint64_t min_free_bytes = 1024ull * 1024 * 1024;  // storage.min_free_mb * 2^20
+    // With fsync on: concurrent stores share one round of directory and WAL fsyncs (true), or
+    // each runs its own at once and lets the filesystem journal merge them (false). Both are
+    // equally durable; which is faster depends on the filesystem (see storage_ingest_bench).
+    bool group_commit = true;
     // Crash recovery at open (only the process that runs the node): jobs in analysing go back to
     // queued; reporting jobs whose SR file exists keep going to delivery with the same SR;
     // deliveries in sending go back to pending (due now); pending ones keep their schedule;
