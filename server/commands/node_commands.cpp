@@ -172,13 +172,10 @@ int retry(const config::NodeConfig& node_config, std::int64_t job_id) {
     try {
         storage::RetryResult result = index->retry_job(job_id, storage::Clock::now());
         std::cout << fmt::format("job {} is {} again ({} deliver{} re-armed); a running node picks "
-                                 "it up{}\n",
+                                 "it up within seconds, a stopped one when it starts\n",
                                  job_id, storage::to_string(result.new_state),
                                  result.deliveries_rearmed,
-                                 result.deliveries_rearmed == 1 ? "y" : "ies",
-                                 result.new_state == storage::JobState::queued
-                                     ? " at its next start or the next study it completes"
-                                     : " at its next delivery check");
+                                 result.deliveries_rearmed == 1 ? "y" : "ies");
         return kExitOk;
     } catch (const storage::IllegalTransitionError& error) {
         std::cerr << "cannot retry job " << job_id << ": " << error.what() << '\n';

@@ -99,6 +99,7 @@ struct Node::Impl {
           completeness(io, [this] { on_completeness_due(); }),
           deliveries(io, [this] { on_deliveries_due(); }),
           retention(io, [this] { on_retention_due(); }),
+          housekeeping(io, [this] { on_housekeeping_due(); }),
           listener(listener_settings(config), store,
                    [this](const std::string&) { on_instance_stored(); }) {}
 
@@ -110,7 +111,9 @@ struct Node::Impl {
     Alarm completeness;
     Alarm deliveries;
     Alarm retention;
+    Alarm housekeeping;
     DicomListener listener;
+    std::atomic<std::size_t> job_tasks_waiting{0};
     std::atomic<bool> stopping{false};
     std::thread stopper;
 
@@ -148,7 +151,9 @@ struct Node::Impl {
     // One worker task claims the oldest queued job (there may be none left: another task took it).
     void start_one_job() {
         if (stopping) return;
+        ++job_tasks_waiting;
         asio::post(workers, [this] {
+            --job_tasks_waiting;
             if (stopping) return;
             std::optional<storage::Job> job;
             try {
@@ -163,9 +168,22 @@ struct Node::Impl {
         });
     }
 
+    // Enough worker tasks for the queued jobs (some may be waiting for a worker already).
     void start_queued_jobs() {
-        auto queued = store.list_jobs(storage::JobState::queued);
-        for (std::size_t i = 0; i < queued.size(); ++i) start_one_job();
+        auto queued = store.list_jobs(storage::JobState::queued).size();
+        for (std::size_t i = job_tasks_waiting; i < queued; ++i) start_one_job();
+    }
+
+    // What other processes change in the index (`modic-node retry` re-queues a job or re-arms its
+    // deliveries) is picked up within this period.
+    void on_housekeeping_due() {
+        try {
+            start_queued_jobs();
+            if (auto next = store.next_delivery_due()) deliveries.no_later_than(steady_deadline(*next));
+        } catch (const std::exception& error) {
+            spdlog::error("housekeeping failed: {}", error.what());
+        }
+        housekeeping.no_later_than(asio::steady_timer::clock_type::now() + 5s);
     }
 
     // ---- deliveries ----
@@ -287,6 +305,7 @@ struct Node::Impl {
                 completeness.cancel();
                 deliveries.cancel();
                 retention.cancel();
+                housekeeping.cancel();
                 io.stop();
             });
         });
@@ -310,6 +329,7 @@ struct Node::Impl {
             on_completeness_due();
             on_deliveries_due();
             on_retention_due();
+            housekeeping.no_later_than(asio::steady_timer::clock_type::now() + 5s);
         });
         io.run();
         if (stopper.joinable()) stopper.join();

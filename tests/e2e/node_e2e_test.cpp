@@ -176,7 +176,41 @@ TEST(NodeE2e, DiskBelowWatermarkAnswersOutOfResources) {
     EXPECT_EQ(node.stop(), 0);
 }
 
-TEST(NodeE2e, StudyFromOrthancGetsItsSrBackInTheSameStudy) {
+// Uploads a study's files to Orthanc, has Orthanc send it to the node, waits for the node's SR in
+// the same study at Orthanc and checks it is the job's SR with the findings of `modic-node
+// analyze` on the same files. Returns the number of jobs the node has then.
+void round_trip_through_orthanc(const Orthanc& orthanc, const NodeUnderTest& node,
+                                const fs::path& study, const fs::path& scratch, std::size_t jobs_before) {
+    std::string study_id;
+    std::size_t image_count = 0;
+    for (const auto& file : files_under(study)) {
+        if (file.extension() != ".dcm") continue;
+        study_id = json::parse(orthanc.upload(file))["ParentStudy"].get<std::string>();
+        ++image_count;
+    }
+    ASSERT_FALSE(study_id.empty()) << "no DICOM file in " << study;
+    orthanc.post("/modalities/node/store", json{{"Resources", {study_id}}, {"Synchronous", true}}.dump());
+
+    auto instances = [&] { return json::parse(orthanc.get("/studies/" + study_id + "/instances")); };
+    ASSERT_TRUE(wait_until([&] { return instances().size() == image_count + 1; }, 60s)) << node.log();
+    std::string sr_uid;
+    for (const auto& instance : instances()) {
+        auto tags = json::parse(orthanc.get("/instances/" + instance["ID"].get<std::string>() + "/simplified-tags"));
+        if (tags.value("Modality", "") == "SR") sr_uid = tags["SOPInstanceUID"];
+    }
+    ASSERT_FALSE(sr_uid.empty()) << "no SR in the study at Orthanc";
+
+    ASSERT_TRUE(wait_for_final_jobs(node, jobs_before + 1, 10s));
+    json job;
+    for (const auto& candidate : node_jobs(node))
+        if (candidate["sr_sop_instance_uid"] == sr_uid) job = candidate;
+    ASSERT_TRUE(job.is_object()) << "the SR at Orthanc is no job's SR";
+    EXPECT_EQ(job["state"], "delivered");
+    json expected = analyze_folder(study, scratch / "analyze.json");
+    EXPECT_EQ(comparable(job["findings"]), comparable(expected));
+}
+
+TEST(NodeE2e, StudiesFromOrthancGetTheirSrBackInTheSameStudy) {
     TempDir work("modic-e2e-orthanc");
     NodeSettings settings;
     settings.port = free_port();
@@ -185,30 +219,18 @@ TEST(NodeE2e, StudyFromOrthancGetsItsSrBackInTheSameStudy) {
     NodeUnderTest node(work.path() / "node", settings);
     node.start();
 
-    fs::path study = work.path() / "study";
-    copy_spider_study("spider_001", study);
-    std::string study_id;
-    for (const char* file : {"t1.dcm", "t2.dcm"})
-        study_id = json::parse(orthanc.upload(study / file))["ParentStudy"].get<std::string>();
-    orthanc.post("/modalities/node/store", json{{"Resources", {study_id}}, {"Synchronous", true}}.dump());
+    fs::path real = work.path() / "real";
+    copy_spider_study("spider_001", real);
+    round_trip_through_orthanc(orthanc, node, real, work.path(), 0);
 
-    ASSERT_TRUE(wait_until([&] { return json::parse(orthanc.get("/studies/" + study_id + "/instances")).size() == 3; },
-                           60s))
-        << node.log();
-    std::string sr_uid;
-    for (const auto& instance : json::parse(orthanc.get("/studies/" + study_id + "/instances"))) {
-        auto tags = json::parse(orthanc.get("/instances/" + instance["ID"].get<std::string>() + "/simplified-tags"));
-        if (tags.value("Modality", "") == "SR") sr_uid = tags["SOPInstanceUID"];
-    }
-    ASSERT_FALSE(sr_uid.empty()) << "no SR in the study at Orthanc";
-
-    ASSERT_TRUE(wait_for_final_jobs(node, 1, 10s));
-    json jobs = node_jobs(node);
-    ASSERT_EQ(jobs.size(), 1u);
-    EXPECT_EQ(jobs[0]["state"], "delivered");
-    EXPECT_EQ(jobs[0]["sr_sop_instance_uid"], sr_uid);
-    json expected = analyze_folder(study, work.path() / "analyze.json");
-    EXPECT_EQ(comparable(jobs[0]["findings"]), comparable(expected));
+    fs::path synthetic = work.path() / "synthetic";
+    CommandResult made = run_command({MODIC_PHANTOM_BINARY, "--out", synthetic.string(), "--seed", "5", "--cases", "1"});
+    ASSERT_EQ(made.exit_code, 0) << made.output;
+    std::vector<fs::path> case_dirs;
+    for (const auto& entry : fs::directory_iterator(synthetic))
+        if (entry.is_directory()) case_dirs.push_back(entry.path());
+    ASSERT_EQ(case_dirs.size(), 1u);
+    round_trip_through_orthanc(orthanc, node, case_dirs.front(), work.path(), 1);
     EXPECT_EQ(node.stop(), 0);
 }
 
