@@ -113,7 +113,7 @@ TEST(PhantomModel, CullingAgreesWithTheExhaustiveClassification) {
 
 // ------------------------------------------------------------------ DICOM validity
 
-class Dciodvfy : public ::testing::Test {
+class PhantomDciodvfy : public ::testing::Test {
 protected:
     void SetUp() override {
         if (std::system("command -v dciodvfy > /dev/null 2>&1") != 0) GTEST_SKIP() << "dciodvfy not installed";
@@ -141,7 +141,7 @@ protected:
     }
 };
 
-TEST_F(Dciodvfy, ReportsNoErrorsOnEveryFileOfEveryTransferSyntax) {
+TEST_F(PhantomDciodvfy, ReportsNoErrorsOnEveryFileOfEveryTransferSyntax) {
     const fs::path dir = fresh_temp_dir("dciodvfy");
     int case_index = 1;
     for (const char* syntax : {"explicit", "implicit", "jpeg-lossless", "jpeg-ls", "rle", "deflate"}) {
@@ -196,13 +196,17 @@ TEST(PhantomTruth, ListsEveryEndplateAndTheSeriesRoles) {
         const json& roles = truth["series"];
         EXPECT_TRUE(series_uids.count(roles["t1"].get<std::string>())) << folder;
         EXPECT_TRUE(series_uids.count(roles["t2"].get<std::string>())) << folder;
-        if (!roles["stir"].is_null()) EXPECT_TRUE(series_uids.count(roles["stir"].get<std::string>()));
+        if (!roles["stir"].is_null()) {
+            EXPECT_TRUE(series_uids.count(roles["stir"].get<std::string>()));
+        }
         std::size_t role_count = 2 + (roles["stir"].is_null() ? 0 : 1) + roles["ignore"].size();
         EXPECT_EQ(role_count, series_uids.size()) << "every series has exactly one role";
-        for (const json& detail : truth["series_details"])
-            if (detail["kind"] == "sag_t1_post")
-                for (const DicomImage* im : series_images(images, detail["series_instance_uid"]))
-                    EXPECT_TRUE(im->has_contrast_agent && !im->contrast_agent.empty());
+        for (const json& detail : truth["series_details"]) {
+            if (detail["kind"] != "sag_t1_post") continue;
+            for (const DicomImage* im : series_images(images, detail["series_instance_uid"])) {
+                EXPECT_TRUE(im->has_contrast_agent && !im->contrast_agent.empty());
+            }
+        }
         const bool aligned = truth["variant"]["aligned"];
         const auto t1 = series_images(images, roles["t1"]), t2 = series_images(images, roles["t2"]);
         EXPECT_EQ(aligned, t1.front()->frame_uid == t2.front()->frame_uid) << folder;
@@ -345,8 +349,12 @@ TEST(PhantomTruth, EachPlantedLesionHasItsTypesContrastAgainstNormalMarrow) {
                 // Fat-suppressed fluid-sensitive series: oedema bright, fat dark.
                 if (has_stir && ms.n(part) >= 8 && ms.n(Tissue::Marrow) > 30) {
                     const double rs = ms.mean(part) / ms.mean(Tissue::Marrow);
-                    if (part == Tissue::Modic1) EXPECT_GT(rs, 2.0) << where << " (STIR)";
-                    if (part == Tissue::Modic2) EXPECT_LT(rs, 1.0) << where << " (STIR)";
+                    if (part == Tissue::Modic1) {
+                        EXPECT_GT(rs, 2.0) << where << " (STIR)";
+                    }
+                    if (part == Tissue::Modic2) {
+                        EXPECT_LT(rs, 1.0) << where << " (STIR)";
+                    }
                 }
                 std::cout << where << ": lesion/marrow T1 " << r1 << ", T2 " << r2 << "\n";
                 ++measured;

@@ -47,6 +47,11 @@ fs::path shared_study_set(const std::string& name, const std::string& arguments)
     fs::rename(staging, target, error);  // another process may have won the race: use its set
     if (error) fs::remove_all(staging);
     if (!fs::exists(target / "complete")) throw std::runtime_error("no study set at " + target.string());
+    // Sets made by earlier builds of the generator are stale: drop them so the build tree stays small.
+    for (const auto& entry : fs::directory_iterator(root, error)) {
+        const std::string file = entry.path().filename().string();
+        if (file.rfind(name + "_", 0) == 0 && entry.path() != target) fs::remove_all(entry.path(), error);
+    }
     return target;
 }
 
