@@ -453,6 +453,65 @@ TEST(NodeE2e, RoutingRulesAndEnhancedMrDecideWhatIsAnalysed) {
     EXPECT_EQ(node.stop(), 0);
 }
 
+// A copy of `source` in `folder` with attributes changed (tag -> value); SOP UIDs unchanged.
+fs::path modified_copy(const fs::path& source, const fs::path& folder, const std::string& name,
+                       const std::vector<std::pair<DcmTagKey, std::string>>& changes) {
+    fs::create_directories(folder);
+    DcmFileFormat format;
+    format.loadFile(source.c_str());
+    for (const auto& [tag, value] : changes) format.getDataset()->putAndInsertString(tag, value.c_str());
+    fs::path file = folder / name;
+    format.saveFile(file.c_str(), EXS_LittleEndianExplicit);
+    return file;
+}
+
+TEST(NodeE2e, ResentInstancesAreStoredOnceAndClashesKeptApart) {
+    TempDir work("modic-e2e-resend");
+    NodeSettings settings;
+    settings.quiet_seconds = 1;
+    NodeUnderTest node(work.path() / "node", settings);
+    node.start();
+    fs::path study = work.path() / "study";
+    copy_spider_study("spider_001", study);
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", {study / "t1.dcm"}).exit_code, 0);
+    // The same instance again, once as it was and once in Implicit VR: one file.
+    fs::path implicit = work.path() / "implicit.dcm";
+    ASSERT_EQ(run_command({"dcmconv", "+ti", (study / "t1.dcm").string(), implicit.string()}).exit_code, 0);
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", {study / "t1.dcm", implicit}).exit_code, 0);
+    EXPECT_EQ(files_under(node.storage_dir() / "images").size(), 1u);
+    EXPECT_TRUE(log_contains(node, "0 stored, 2 already held"));
+
+    // The same SOP Instance UID under another study: answered Success, kept apart, never
+    // overwriting the held instance.
+    fs::path clash = modified_copy(study / "t1.dcm", work.path() / "clash", "clash.dcm",
+                                   {{DCM_StudyInstanceUID, "1.2.826.0.1.3680043.2.1125.99.1"}});
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", {clash}).exit_code, 0);
+    EXPECT_EQ(files_under(node.storage_dir() / "images").size(), 1u);
+    EXPECT_EQ(files_under(node.storage_dir() / "conflicts").size(), 1u);
+    auto held = files_under(node.storage_dir() / "images").front();
+    EXPECT_EQ(dicom_value(held, "0020,000D"), dicom_value(study / "t1.dcm", "0020,000D"));
+    EXPECT_EQ(node.stop(), 0);
+}
+
+TEST(NodeE2e, StudyWithTwoPatientIdsIsNotAnalysed) {
+    TempDir work("modic-e2e-patients");
+    NodeUnderTest node(work.path() / "node", {});
+    node.start();
+    fs::path study = work.path() / "study";
+    copy_spider_study("spider_001", study);
+    fs::path other = modified_copy(study / "t2.dcm", work.path() / "other", "t2.dcm",
+                                   {{DCM_PatientID, "SOMEONE-ELSE"}});
+    ASSERT_EQ(store_files(node.port(), "PACS", "MODICNODE", {study / "t1.dcm", other}).exit_code, 0);
+    ASSERT_TRUE(wait_for_final_jobs(node, 1, 30s)) << node.log();
+    json jobs = node_jobs(node);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0]["state"], "not_analyzable");
+    EXPECT_NE(jobs[0]["reason"].get<std::string>().find("PatientID"), std::string::npos) << jobs.dump(2);
+    EXPECT_EQ(node.log().find("SOMEONE-ELSE"), std::string::npos) << "patient IDs never logged";
+    EXPECT_TRUE(files_under(node.storage_dir() / "sr").empty());
+    EXPECT_EQ(node.stop(), 0);
+}
+
 TEST(NodeE2e, AdminCommandsReadTheIndexOfARunningNode) {
     TempDir work("modic-e2e-admin");
     NodeUnderTest node(work.path(), {});
