@@ -128,6 +128,10 @@ void SpineModel::build_vertebrae(Rng& rng, const LesionPlan& plan) {
         d.cleft = !d.degenerated && rng.chance(0.5);
         vertebrae_[i].disc_below = d.height;
         vertebrae_[i + 1].disc_above = d.height;
+        if (d.degenerated && !d.fused && rng.chance(0.7)) {
+            vertebrae_[i].osteophyte_inferior = rng.uniform(1.5, 5.0);
+            vertebrae_[i + 1].osteophyte_superior = rng.uniform(1.5, 5.0);
+        }
         discs_.push_back(d);
     }
 
@@ -314,7 +318,7 @@ Sample SpineModel::classify_exhaustive(Vec3 p) const {
     Sample out;
     for (std::size_t i = 0; i < n; ++i) {
         const VertebraModel& v = vertebrae_[i];
-        if (std::abs(s[i]) > v.height / 2 + 0.5 || std::abs(a[i]) > v.depth / 2 + 1 ||
+        if (std::abs(s[i]) > v.height / 2 + 0.5 || std::abs(a[i]) > v.depth / 2 + 6 ||
             std::abs(l) > v.width / 2 + 1)
             continue;
         if (body_sample(static_cast<int>(i), p, s[i], a[i], l, out)) return out;
@@ -353,7 +357,7 @@ bool SpineModel::body_sample(int index, Vec3 p, double s, double a, double l, Sa
     const double an = a >= 0 ? a / a_front : a / -a_back;
     const double a_part = a >= 0 ? an * an : an * an * an * an;
     const double q = a_part + ln * ln;
-    if (q >= 1) return false;
+    if (q >= 1) return osteophyte_sample(v, p, s, a, l, out);
     const double r2 = square(a / hd) + ln * ln;
     const double s_top = v.height / 2 - endplate_offset(v.concavity_superior, r2);
     const double s_bottom = -v.height / 2 + endplate_offset(v.concavity_inferior, r2);
@@ -400,6 +404,25 @@ bool SpineModel::body_sample(int index, Vec3 p, double s, double a, double l, Sa
     if (v.patchy_fat && std::abs(t) < 0.6 && marrow_noise_.at(p + Vec3{40, 0, 0}, 4.5) > 0.42)
         out.tissue = Tissue::FattyMarrow;
     return true;
+}
+
+// A lip of bone growing forward at the rim of an endplate, thinning away from it.
+bool SpineModel::osteophyte_sample(const VertebraModel& v, Vec3 p, double s, double a, double l,
+                                   Sample& out) const {
+    if (a <= 0) return false;
+    const double hw = v.width / 2, ln = l / hw;
+    if (std::abs(ln) > 0.6) return false;
+    const double rim = v.depth / 2 * std::sqrt(1 - ln * ln);  // body front at this l, endplate level
+    for (const auto& [length, from_endplate] :
+         {std::pair{v.osteophyte_superior, v.height / 2 - s}, std::pair{v.osteophyte_inferior, s + v.height / 2}}) {
+        if (length <= 0 || from_endplate < 0 || from_endplate > 1.2 * length) continue;
+        const double reach = rim + length * (1 - from_endplate / (1.2 * length));
+        if (a > rim - 0.5 && a < reach) {
+            out = bone(v, p, std::min(reach - a, from_endplate + 1.0));
+            return true;
+        }
+    }
+    return false;
 }
 
 bool SpineModel::lesion_tissue(int index, Vec3 p, double s, double a, double l,

@@ -36,6 +36,8 @@ struct VertebraModel {
     double sac_ap = 14, sac_half_width = 11, epidural_posterior = 3;
     double lamina_thickness = 7, spinous_length = 30, spinous_half_width = 4;
     bool patchy_fat = false;
+    // Anterior osteophytes (lips at the endplate rims) next to degenerated discs, length in mm.
+    double osteophyte_superior = 0, osteophyte_inferior = 0;
 };
 
 struct DiscModel {
@@ -92,6 +94,7 @@ private:
                      Sample& out) const;
     bool posterior_sample(int index, Vec3 p, double s, double a, double l, Sample& out) const;
     Sample soft_tissue_sample(Vec3 p) const;
+    bool osteophyte_sample(const VertebraModel& v, Vec3 p, double s, double a, double l, Sample& out) const;
     bool lesion_tissue(int index, Vec3 p, double s, double a, double l, double depth_superior,
                        double depth_inferior, Tissue& tissue) const;
     std::size_t profile_index(double z) const;
