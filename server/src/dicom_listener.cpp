@@ -25,16 +25,17 @@ std::vector<std::string> default_storage_sop_classes() {
 }
 
 std::vector<std::string> default_transfer_syntaxes() {
-    // Lossless encodings first, so that a sender offering several keeps the data as it was;
-    // the uncompressed ones every SCU can do; lossy ones last.
-    return {UID_LittleEndianExplicitTransferSyntax,
-            UID_LittleEndianImplicitTransferSyntax,
-            UID_BigEndianExplicitTransferSyntax,
-            UID_DeflatedExplicitVRLittleEndianTransferSyntax,
+    // When one presentation context proposes several, the first of this list that is proposed is
+    // accepted: lossless compressed first (a sender that has the data compressed keeps it as it
+    // is, fewer bytes), then uncompressed, lossy last (never asking a sender to degrade images).
+    return {UID_JPEGLSLosslessTransferSyntax,
             UID_JPEGProcess14SV1TransferSyntax,
             UID_JPEGProcess14TransferSyntax,
-            UID_JPEGLSLosslessTransferSyntax,
             UID_RLELosslessTransferSyntax,
+            UID_LittleEndianExplicitTransferSyntax,
+            UID_LittleEndianImplicitTransferSyntax,
+            UID_DeflatedExplicitVRLittleEndianTransferSyntax,
+            UID_BigEndianExplicitTransferSyntax,
             UID_JPEGProcess1TransferSyntax,
             UID_JPEGProcess2_4TransferSyntax,
             UID_JPEGLSLossyTransferSyntax};

@@ -3,6 +3,7 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcostrmb.h>
 #include <dcmtk/dcmdata/dcostrmf.h>
 #include <dcmtk/dcmdata/dcuid.h>
@@ -178,8 +179,8 @@ std::string dicom_value(const fs::path& file, const std::string& tag) {
     unsigned group = 0, element = 0;
     std::sscanf(tag.c_str(), "%x,%x", &group, &element);
     OFString value;
-    if (format.getDataset()->findAndGetOFStringArray(DcmTagKey(group, element), value).bad())
-        return {};
+    DcmItem* item = group == 0x0002 ? static_cast<DcmItem*>(format.getMetaInfo()) : format.getDataset();
+    if (item->findAndGetOFStringArray(DcmTagKey(group, element), value).bad()) return {};
     return value.c_str();
 }
 

@@ -73,7 +73,7 @@ fs::path spider_dir();
 // The DICOM files (by extension .dcm or any file) under a folder, recursively.
 std::vector<fs::path> files_under(const fs::path& folder);
 
-// A DICOM attribute of a file read with dcmdump ("" when absent), e.g. "0008,0016".
+// A DICOM attribute of a file ("" when absent), e.g. "0008,0016"; group 0002 from the meta header.
 std::string dicom_value(const fs::path& file, const std::string& tag);
 
 struct Destination {

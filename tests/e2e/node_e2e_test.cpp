@@ -512,6 +512,33 @@ TEST(NodeE2e, StudyWithTwoPatientIdsIsNotAnalysed) {
     EXPECT_EQ(node.stop(), 0);
 }
 
+TEST(NodeE2e, LosslessCompressedStudyIsStoredAsSentAndAnalysedAlike) {
+    TempDir work("modic-e2e-compressed");
+    NodeUnderTest node(work.path() / "node", {});
+    node.start();
+    fs::path plain = work.path() / "plain";
+    copy_spider_study("spider_001", plain);
+    fs::path packed = work.path() / "packed";
+    fs::create_directories(packed);
+    ASSERT_EQ(run_command({"dcmcjpls", (plain / "t1.dcm").string(), (packed / "t1.dcm").string()}).exit_code, 0);
+    ASSERT_EQ(run_command({"dcmcrle", (plain / "t2.dcm").string(), (packed / "t2.dcm").string()}).exit_code, 0);
+    // storescu proposes a compressed transfer syntax only when told to (-xt JPEG-LS, -xr RLE).
+    for (const auto& [option, file] : {std::pair{"-xt", "t1.dcm"}, std::pair{"-xr", "t2.dcm"}}) {
+        CommandResult sent = run_command({"storescu", option, "-aet", "PACS", "-aec", "MODICNODE", "127.0.0.1",
+                                          std::to_string(node.port()), (packed / file).string()});
+        ASSERT_EQ(sent.exit_code, 0) << sent.output;
+    }
+    ASSERT_TRUE(wait_for_final_jobs(node, 1, 30s)) << node.log();
+
+    std::set<std::string> syntaxes;
+    for (const auto& file : files_under(node.storage_dir() / "images")) syntaxes.insert(dicom_value(file, "0002,0010"));
+    EXPECT_EQ(syntaxes, (std::set<std::string>{UID_JPEGLSLosslessTransferSyntax, UID_RLELosslessTransferSyntax}));
+    json jobs = node_jobs(node);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(comparable(jobs[0]["findings"]), comparable(analyze_folder(plain, work.path() / "plain.json")));
+    EXPECT_EQ(node.stop(), 0);
+}
+
 TEST(NodeE2e, AdminCommandsReadTheIndexOfARunningNode) {
     TempDir work("modic-e2e-admin");
     NodeUnderTest node(work.path(), {});
