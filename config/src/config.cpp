@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -117,6 +118,9 @@ std::vector<ConfigProblem> check_config(const std::filesystem::path& file) {
         if (!dir_problem.empty())
             problems.push_back(ConfigProblem{file, parsed.storage_dir_line, dir_problem});
     }
+    // In file order, as an editor goes through them.
+    std::stable_sort(problems.begin(), problems.end(),
+                     [](const ConfigProblem& a, const ConfigProblem& b) { return a.line < b.line; });
     return problems;
 }
 
