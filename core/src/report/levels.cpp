@@ -15,12 +15,6 @@ std::size_t disc_level_rank(std::string_view disc_level) {
     return 1 + static_cast<std::size_t>(found - kDiscLevels.begin());
 }
 
-LevelVertebrae vertebrae_of(std::string_view disc_level) {
-    const auto slash = disc_level.find('/');
-    if (slash == std::string_view::npos) return {std::string(disc_level), {}};
-    return {std::string(disc_level.substr(0, slash)), std::string(disc_level.substr(slash + 1))};
-}
-
 std::string disc_level_of(const EndplateFinding& endplate) {
     const auto found = std::find(kVertebraLabels.begin(), kVertebraLabels.end(), endplate.vertebra);
     if (found == kVertebraLabels.end()) return {};

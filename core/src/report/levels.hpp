@@ -13,13 +13,6 @@ namespace modic::core::report {
 // kDiscLevels; levels not listed sort last.
 std::size_t disc_level_rank(std::string_view disc_level);
 
-// "L4/L5" -> {"L4", "L5"}: the vertebra above and below the disc.
-struct LevelVertebrae {
-    std::string upper;
-    std::string lower;
-};
-LevelVertebrae vertebrae_of(std::string_view disc_level);
-
 // "L4" + Inferior -> "L4/L5"; "L5" + Superior -> "L4/L5"; empty when the label is not known.
 std::string disc_level_of(const EndplateFinding& endplate);
 
