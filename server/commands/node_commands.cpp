@@ -186,7 +186,7 @@ int retry(const config::NodeConfig& node_config, std::int64_t job_id) {
 }  // namespace
 
 void add_serve_command(CLI::App& app, int& exit_code) {
-    auto* command = app.add_subcommand("serve", "run the DICOM node (SCP, analyses, SR delivery)");
+    auto* command = app.add_subcommand("serve", "Run the DICOM node (receive, analyse, send the SR back)");
     auto config_file = std::make_shared<std::string>();
     add_config_option(*command, *config_file);
     command->callback([&exit_code, config_file] {
@@ -195,7 +195,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
 }
 
 void add_status_command(CLI::App& app, int& exit_code) {
-    auto* command = app.add_subcommand("status", "summarise the node's index: studies, jobs, deliveries");
+    auto* command = app.add_subcommand("status", "Summarise the node's index: studies, jobs, deliveries, disk");
     auto config_file = std::make_shared<std::string>();
     add_config_option(*command, *config_file);
     command->callback([&exit_code, config_file] {
@@ -204,7 +204,7 @@ void add_status_command(CLI::App& app, int& exit_code) {
 }
 
 void add_jobs_command(CLI::App& app, int& exit_code) {
-    auto* command = app.add_subcommand("jobs", "list the node's jobs, newest first");
+    auto* command = app.add_subcommand("jobs", "List the node's jobs, newest first");
     auto config_file = std::make_shared<std::string>();
     auto state = std::make_shared<std::string>();
     auto as_json = std::make_shared<bool>(false);
@@ -221,7 +221,7 @@ void add_jobs_command(CLI::App& app, int& exit_code) {
 }
 
 void add_retry_command(CLI::App& app, int& exit_code) {
-    auto* command = app.add_subcommand("retry", "put a failed job back in the queue or re-arm its deliveries");
+    auto* command = app.add_subcommand("retry", "Put a failed job back in the queue or re-arm its deliveries");
     auto config_file = std::make_shared<std::string>();
     auto job_id = std::make_shared<std::int64_t>(0);
     add_config_option(*command, *config_file);
@@ -233,7 +233,7 @@ void add_retry_command(CLI::App& app, int& exit_code) {
 }
 
 void add_check_config_command(CLI::App& app, int& exit_code) {
-    auto* command = app.add_subcommand("check-config", "report every problem of a configuration file");
+    auto* command = app.add_subcommand("check-config", "Report every problem of a configuration file, with line numbers");
     auto config_file = std::make_shared<std::string>();
     command->add_option("FILE", *config_file, "the TOML configuration to check")->required();
     command->callback([&exit_code, config_file] {

@@ -557,6 +557,13 @@ TEST(NodeE2e, AdminCommandsReadTheIndexOfARunningNode) {
     EXPECT_NE(retry.exit_code, 0) << "a done job cannot be retried";
     CommandResult bad_state = node.admin({"jobs", "--state", "sleeping"});
     EXPECT_NE(bad_state.exit_code, 0);
+
+    fs::path bad_config = work.path() / "bad.toml";
+    std::ofstream(bad_config) << "[node]\nport = 99999\n\n[[peers]]\nae_title = \"A\"\n[[peers]]\nae_title = \"A\"\n";
+    CommandResult checked = run_command({MODIC_NODE_BINARY, "check-config", bad_config.string()});
+    EXPECT_EQ(checked.exit_code, 2);
+    EXPECT_NE(checked.output.find("bad.toml:2:"), std::string::npos) << checked.output;
+    EXPECT_EQ(run_command({MODIC_NODE_BINARY, "check-config", node.config_file().string()}).exit_code, 0);
     EXPECT_EQ(node.stop(), 0);
 }
 
