@@ -67,7 +67,6 @@ DcmRefuseReasonType dcmtk_reason(Refusal refusal) {
 
 // One association: policy at request time, C-ECHO by DcmSCP, C-STORE here.
 class NodeScp : public DcmThreadSCP {
-public:
 protected:
     void notifyAssociationRequest(const T_ASC_Parameters& params,
                                   DcmSCPActionType& desired_action) override {
@@ -96,13 +95,20 @@ protected:
     OFBool checkCallingAETitleAccepted(const OFString&) override { return OFTrue; }
     OFBool checkCallingHostAccepted(const OFString&) override { return OFTrue; }
 
+    void notifyAssociationAcknowledge() override { acknowledged_ = true; }
+
     void notifyAssociationTermination() override {
         if (!admitted_) return;
         context().policy->release(calling_ae_);
-        spdlog::info("association from {} at {} ended: {} stored, {} already held, {} refused, "
-                     "{} echo",
-                     calling_ae_, peer_address_, stored_, already_held_, refused_, echoes_);
-        admitted_ = false;
+        if (!acknowledged_)
+            spdlog::warn("association from {} at {} refused: no acceptable presentation context "
+                         "(SOP classes or transfer syntaxes not accepted)",
+                         calling_ae_, peer_address_);
+        else
+            spdlog::info("association from {} at {} ended: {} stored, {} already held, "
+                         "{} refused, {} echo",
+                         calling_ae_, peer_address_, stored_, already_held_, refused_, echoes_);
+        admitted_ = acknowledged_ = false;
         stored_ = already_held_ = refused_ = echoes_ = 0;
         refusal_.reset();
     }
@@ -225,6 +231,7 @@ private:
     std::string calling_ae_, called_ae_, peer_address_;
     std::optional<Refusal> refusal_;
     bool admitted_ = false;
+    bool acknowledged_ = false;
     std::size_t stored_ = 0, already_held_ = 0, refused_ = 0, echoes_ = 0;
 };
 

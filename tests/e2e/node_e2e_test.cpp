@@ -143,6 +143,7 @@ TEST(NodeE2e, BadInputIsRefusedAndLeavesNoFile) {
     RawStoreOutcome ct = raw_store(node.port(), "SCU", "MODICNODE", UID_CTImageStorage, good_uid, whole);
     EXPECT_FALSE(ct.context_accepted) << "unknown SOP class refused at negotiation";
     EXPECT_FALSE(ct.response_received);
+    EXPECT_TRUE(wait_until([&] { return log_contains(node, "refused: no acceptable presentation context"); }, 5s));
 
     RawStoreOutcome wrong_called = raw_store(node.port(), "SCU", "OTHERNODE", kMrImageStorage, good_uid, whole);
     EXPECT_FALSE(wrong_called.association_accepted);
