@@ -10,6 +10,7 @@
 
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 
 namespace modic::server {
 namespace {
@@ -44,9 +45,15 @@ public:
 
 protected:
     void append(const oflog::spi::InternalLoggingEvent& event) override {
-        spdlog::log(spdlog_level_for(event.getLogLevel()), "dcmtk {}: {}",
-                    event.getLoggerName().c_str(), event.getMessage().c_str());
+        const std::string_view message = event.getMessage().c_str();
+        auto level = spdlog_level_for(event.getLogLevel());
+        // DCMTK warns whenever a read stops at the pixel data, which is exactly what the header
+        // scan asks for: twice per instance per analysis, nothing for an operator.
+        if (message.find(kStoppedAtPixelData) != std::string_view::npos) level = spdlog::level::debug;
+        spdlog::log(level, "dcmtk {}: {}", event.getLoggerName().c_str(), message);
     }
+    static constexpr std::string_view kStoppedAtPixelData =
+        "Element PixelData (7fe0,0010) encountered, skipping rest of dataset";
 };
 
 }  // namespace
