@@ -19,10 +19,12 @@ build_packages=(
   libgtest-dev
   libgdcm-tools  # the gdcm tools ITK's CMake configuration names; without them it warns at configure
 )
-# Run and test: the DICOM peers and validators the tests start, python3 for bench/ scripts.
+# Run and test: the DICOM peers and validators the tests start, python3 for bench/ scripts, curl
+# for the tests' calls to Orthanc's REST API.
 peer_packages=(
-  dcmtk orthanc dicom3tools python3 sqlite3 procps
+  dcmtk orthanc dicom3tools python3 sqlite3 procps curl
   pixelmed-apps  # DicomSRValidator for the SR tests (pulls in a headless JRE)
+  default-jdk-headless  # java's source launcher runs tests/report/ValidateSrFiles.java: needs a JDK
 )
 
 install_packages() {
