@@ -6,6 +6,8 @@
 #include <cmath>
 #include <optional>
 
+#include "analysis/statistics.hpp"
+
 namespace modic::core {
 namespace {
 
@@ -22,13 +24,6 @@ constexpr double kFluidBright = 1.3, kFluidDark = 0.72;
 // A change touches the endplate over at least this share of it and reaches this deep.
 constexpr double kMinExtent = 0.25, kMinDepth = 0.08;
 constexpr int kStartRows = 3;  // a lesion column must begin within this many rows of the endplate
-
-double median(std::vector<double> values) {
-    if (values.empty()) return 0;
-    auto middle = values.begin() + values.size() / 2;
-    std::nth_element(values.begin(), middle, values.end());
-    return *middle;
-}
 
 double sample(const PlaneImage& image, double x, double y) {
     const auto size = image.GetLargestPossibleRegion().GetSize();

@@ -10,6 +10,8 @@
 #include <numeric>
 #include <optional>
 
+#include "analysis/statistics.hpp"
+
 namespace modic::core {
 namespace {
 
@@ -386,8 +388,7 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
     std::vector<double> spacings;
     for (std::size_t i = 1; i < chain.size(); ++i)
         spacings.push_back(spacing(chain[i - 1], chain[i], pixel_mm));
-    std::nth_element(spacings.begin(), spacings.begin() + spacings.size() / 2, spacings.end());
-    return spacings[spacings.size() / 2];
+    return median(spacings);
 }
 
 // Inserts the disc missed in a gap of about twice the usual spacing.
@@ -435,8 +436,7 @@ void limit_disc_edges(std::vector<Disc>& chain) {
     std::vector<double> edges;
     for (const auto& disc : chain) edges.insert(edges.end(), {disc.upper_edge, disc.lower_edge});
     if (edges.empty()) return;
-    std::nth_element(edges.begin(), edges.begin() + edges.size() / 2, edges.end());
-    const double limit = kMaxEdgeFactor * edges[edges.size() / 2];
+    const double limit = kMaxEdgeFactor * median(edges);
     for (auto& disc : chain) {
         disc.upper_edge = std::min(disc.upper_edge, limit);
         disc.lower_edge = std::min(disc.lower_edge, limit);
@@ -448,14 +448,9 @@ void limit_disc_edges(std::vector<Disc>& chain) {
 // and fused junctions are steeper than L5/S1 and either shorter or much fainter than real discs.
 void trim_chain_ends(std::vector<Disc>& chain) {
     if (chain.size() < 4) return;
-    std::vector<double> lengths;
-    for (const auto& disc : chain) lengths.push_back(disc.length);
-    std::nth_element(lengths.begin(), lengths.begin() + lengths.size() / 2, lengths.end());
-    const double usual = lengths[lengths.size() / 2];
-    std::vector<double> scores;
-    for (const auto& disc : chain) scores.push_back(disc.score);
-    std::nth_element(scores.begin(), scores.begin() + scores.size() / 2, scores.end());
-    const double usual_score = scores[scores.size() / 2];
+    std::vector<double> lengths, scores;
+    for (const auto& disc : chain) lengths.push_back(disc.length), scores.push_back(disc.score);
+    const double usual = median(lengths), usual_score = median(scores);
     while (chain.size() >= 4) {
         const Disc& last = chain.back();
         const Disc& above = chain[chain.size() - 2];

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "analysis/statistics.hpp"
+
 namespace modic::core {
 namespace {
 
@@ -48,10 +50,7 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
             heights.push_back(body.height_mm);
         }
     double typical = kTypicalBodyHeightMm;
-    if (!heights.empty()) {
-        std::nth_element(heights.begin(), heights.begin() + heights.size() / 2, heights.end());
-        typical = heights[heights.size() / 2];
-    }
+    if (!heights.empty()) typical = median(heights);
 
     for (auto& [label, body] : bodies) {
         if (body.superior && body.inferior) {
