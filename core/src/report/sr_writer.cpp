@@ -208,7 +208,9 @@ void add_endplate_group(TID1500_MeasurementReport& report, const EndplateFinding
     add_measurement(group, codes::certainty(), endplate.confidence * 100.0, codes::percent_unit());
 }
 
-void add_unchanged_level_group(TID1500_MeasurementReport& report, const LevelReport& level) {
+// The measurement group of a disc level as a whole: site, finding and the level's certainty.
+CMR_TID1501_in_TID1500& add_level_group(TID1500_MeasurementReport& report, const LevelReport& level,
+                                         const DSRCodedEntryValue& finding) {
     const auto site = codes::disc_level_site(level.disc_level);
     if (!site) throw std::runtime_error("SR: no code for disc level '" + level.disc_level + "'");
     check(report.addIndividualMeasurements(), "measurement group");
@@ -216,24 +218,21 @@ void add_unchanged_level_group(TID1500_MeasurementReport& report, const LevelRep
     const std::string name = level.disc_level + " disc level";
     check(group.setTrackingIdentifier(name.c_str()), "tracking identifier " + name);
     check(group.setTrackingUniqueIdentifier(new_uid().c_str()), "tracking UID " + name);
-    check(group.setFinding(codes::modic_change()), "finding " + name);
+    check(group.setFinding(finding), "finding " + name);
     check(group.addFindingSite(*site), "finding site " + name);
     add_measurement(group, codes::certainty(), level.level_confidence * 100.0, codes::percent_unit());
-    check(group.addQualitativeEvaluation(codes::modic_change(), codes::absent()), "evaluation " + name);
+    return group;
+}
+
+void add_unchanged_level_group(TID1500_MeasurementReport& report, const LevelReport& level) {
+    auto& group = add_level_group(report, level, codes::modic_change());
+    check(group.addQualitativeEvaluation(codes::modic_change(), codes::absent()),
+          "evaluation " + level.disc_level + " disc level");
 }
 
 // A level whose summary has a type but whose endplates carry none (no endplate detail).
 void add_changed_level_group(TID1500_MeasurementReport& report, const LevelReport& level) {
-    const auto site = codes::disc_level_site(level.disc_level);
-    if (!site) throw std::runtime_error("SR: no code for disc level '" + level.disc_level + "'");
-    check(report.addIndividualMeasurements(), "measurement group");
-    auto& group = report.getIndividualMeasurements();
-    const std::string name = level.disc_level + " disc level";
-    check(group.setTrackingIdentifier(name.c_str()), "tracking identifier " + name);
-    check(group.setTrackingUniqueIdentifier(new_uid().c_str()), "tracking UID " + name);
-    check(group.setFinding(*codes::modic_type(level.level_type)), "finding " + name);
-    check(group.addFindingSite(*site), "finding site " + name);
-    add_measurement(group, codes::certainty(), level.level_confidence * 100.0, codes::percent_unit());
+    add_level_group(report, level, *codes::modic_type(level.level_type));
 }
 
 std::vector<GroupExtras> add_findings(TID1500_MeasurementReport& report, const Findings& findings) {
