@@ -33,7 +33,10 @@ FileCheck check_received_file(const std::filesystem::path& file,
                               const std::string& affected_sop_class_uid,
                               const std::string& affected_sop_instance_uid) {
     DcmFileFormat format;
-    OFCondition loaded = format.loadFile(file.c_str());
+    // Values longer than this stay on disk: the parser still walks every element and refuses one
+    // longer than the bytes left (a truncated dataset), without copying the pixel data.
+    constexpr Uint32 kLargestValueLoaded = 4096;
+    OFCondition loaded = format.loadFile(file.c_str(), EXS_Unknown, EGL_noChange, kLargestValueLoaded);
     if (loaded.bad())
         return refusal(dimse_status::kCannotUnderstand,
                        fmt::format("dataset cannot be parsed: {}", loaded.text()));
