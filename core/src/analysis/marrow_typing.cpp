@@ -19,10 +19,10 @@ constexpr int kRows = 20;
 constexpr double kReachFraction = 0.5;
 constexpr double kCortexMm = 1.5;
 // Signal, relative to the patient's normal marrow, that counts as bright or dark.
-constexpr double kT1Bright = 1.22, kT1Dark = 0.75;
-constexpr double kFluidBright = 1.3, kFluidDark = 0.72;
+constexpr double kT1Bright = 1.1, kT1Dark = 0.65;
+constexpr double kFluidBright = 1.3, kFluidDark = 0.6;
 // A change touches the endplate over at least this share of it and reaches this deep.
-constexpr double kMinExtent = 0.25, kMinDepth = 0.08;
+constexpr double kMinExtent = 0.25, kMinDepth = 0.12;
 constexpr int kStartRows = 3;  // a lesion column must begin within this many rows of the endplate
 
 double sample(const PlaneImage& image, double x, double y) {
