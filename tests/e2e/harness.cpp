@@ -492,6 +492,56 @@ RawStoreOutcome raw_store(std::uint16_t port, const std::string& calling_ae,
     return outcome;
 }
 
+struct HeldAssociation::State {
+    T_ASC_Network* network = nullptr;
+    T_ASC_Association* association = nullptr;
+    std::string error;
+};
+
+HeldAssociation::HeldAssociation(std::uint16_t port, const std::string& calling_ae, const std::string& called_ae,
+                                 const std::vector<std::pair<std::string, std::string>>& contexts)
+    : state_(std::make_unique<State>()) {
+    if (ASC_initializeNetwork(NET_REQUESTOR, 0, 10, &state_->network).bad()) {
+        state_->error = "cannot initialise the network";
+        return;
+    }
+    T_ASC_Parameters* params = nullptr;
+    ASC_createAssociationParameters(&params, ASC_DEFAULTMAXPDU);
+    ASC_setAPTitles(params, calling_ae.c_str(), called_ae.c_str(), nullptr);
+    ASC_setPresentationAddresses(params, "localhost", fmt::format("127.0.0.1:{}", port).c_str());
+    T_ASC_PresentationContextID id = 1;
+    for (const auto& [abstract_syntax, transfer_syntax] : contexts) {
+        const char* syntaxes[] = {transfer_syntax.c_str()};
+        ASC_addPresentationContext(params, id, abstract_syntax.c_str(), syntaxes, 1);
+        id += 2;
+    }
+    T_ASC_Association* association = nullptr;
+    const OFCondition condition = ASC_requestAssociation(state_->network, params, &association);
+    if (condition.good()) {
+        state_->association = association;
+        return;
+    }
+    state_->error = condition.text();
+    if (association) ASC_destroyAssociation(&association);
+    else ASC_destroyAssociationParameters(&params);
+}
+
+HeldAssociation::~HeldAssociation() {
+    if (state_->association) {
+        ASC_releaseAssociation(state_->association);
+        ASC_destroyAssociation(&state_->association);
+    }
+    if (state_->network) ASC_dropNetwork(&state_->network);
+}
+
+bool HeldAssociation::accepted() const { return state_->association != nullptr; }
+const std::string& HeldAssociation::error() const { return state_->error; }
+
+bool HeldAssociation::context_accepted(const std::string& abstract_syntax) const {
+    return state_->association &&
+           ASC_findAcceptedPresentationContextID(state_->association, abstract_syntax.c_str()) != 0;
+}
+
 void write_dataset_only(const fs::path& dicom_file, const fs::path& output,
                         const std::vector<std::pair<std::string, std::string>>& changes) {
     DcmFileFormat format;

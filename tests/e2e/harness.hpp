@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -176,6 +177,26 @@ struct RawStoreOutcome {
     bool response_received = false;
     std::uint16_t status = 0xFFFF;
     std::string error;
+};
+
+// An association held open until destroyed (then released), proposing the given presentation
+// contexts (abstract syntax, one transfer syntax each): for tests of association limits and of
+// what is accepted at negotiation.
+class HeldAssociation {
+public:
+    HeldAssociation(std::uint16_t port, const std::string& calling_ae, const std::string& called_ae,
+                    const std::vector<std::pair<std::string, std::string>>& contexts);
+    ~HeldAssociation();
+    HeldAssociation(const HeldAssociation&) = delete;
+    HeldAssociation& operator=(const HeldAssociation&) = delete;
+
+    bool accepted() const;
+    bool context_accepted(const std::string& abstract_syntax) const;
+    const std::string& error() const;
+
+private:
+    struct State;  // DCMTK's network and association
+    std::unique_ptr<State> state_;
 };
 
 // `dataset_file` holds the data set bytes as sent on the wire (no preamble, no meta header),

@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <fstream>
+#include <memory>
+#include <thread>
 #include <set>
 
 #include "harness.hpp"
@@ -99,6 +102,67 @@ TEST(NodeE2e, EchoAndAssociationPolicy) {
     EXPECT_TRUE(log_contains(node, "refused: calling AE title or host not allowed"));
     EXPECT_EQ(node.stop(), 0);
     EXPECT_TRUE(log_contains(node, "modic-node stopped"));
+}
+
+TEST(NodeE2e, AssociationLimitsPerCallerAndInTotal) {
+    TempDir work("modic-e2e-limits");
+    NodeSettings settings;
+    settings.max_associations = 3;
+    settings.max_associations_per_ae = 2;
+    NodeUnderTest node(work.path(), settings);
+    node.start();
+    const std::vector<std::pair<std::string, std::string>> echo_context = {
+        {UID_VerificationSOPClass, UID_LittleEndianImplicitTransferSyntax}};
+
+    auto first = std::make_unique<HeldAssociation>(node.port(), "ALPHA", "MODICNODE", echo_context);
+    auto second = std::make_unique<HeldAssociation>(node.port(), "ALPHA", "MODICNODE", echo_context);
+    ASSERT_TRUE(first->accepted()) << first->error();
+    ASSERT_TRUE(second->accepted()) << second->error();
+    EXPECT_NE(echo(node.port(), "ALPHA", "MODICNODE").exit_code, 0) << "a third from ALPHA exceeds its 2";
+
+    auto other = std::make_unique<HeldAssociation>(node.port(), "BRAVO", "MODICNODE", echo_context);
+    ASSERT_TRUE(other->accepted()) << other->error();
+    EXPECT_NE(echo(node.port(), "CHARLIE", "MODICNODE").exit_code, 0) << "a fourth exceeds the total of 3";
+    EXPECT_TRUE(log_contains(node, "too many associations"));
+
+    first.reset();  // released: ALPHA has a slot again
+    bool echoed = false;
+    for (int attempt = 0; attempt < 50 && !echoed; ++attempt) {
+        echoed = echo(node.port(), "ALPHA", "MODICNODE").exit_code == 0;
+        if (!echoed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(echoed) << "the released slot is free again";
+    // Idle associations would hold the node's stop until their DIMSE timeout: release them first.
+    second.reset();
+    other.reset();
+    EXPECT_EQ(node.stop(), 0);
+}
+
+TEST(NodeE2e, TransferSyntaxesTheNodeCannotDecodeAreRefusedAtNegotiation) {
+    TempDir work("modic-e2e-syntax");
+    NodeUnderTest node(work.path(), {});
+    node.start();
+    const std::string jpeg2000 = UID_JPEG2000LosslessOnlyTransferSyntax;
+    {
+        HeldAssociation j2k(node.port(), "SCU", "MODICNODE",
+                            {{UID_VerificationSOPClass, UID_LittleEndianImplicitTransferSyntax},
+                             {kMrImageStorage, jpeg2000},
+                             {UID_CTImageStorage, UID_LittleEndianExplicitTransferSyntax}});
+        ASSERT_TRUE(j2k.accepted()) << j2k.error();
+        EXPECT_TRUE(j2k.context_accepted(UID_VerificationSOPClass));
+        EXPECT_FALSE(j2k.context_accepted(kMrImageStorage)) << "JPEG 2000 is not decoded here";
+        EXPECT_FALSE(j2k.context_accepted(UID_CTImageStorage)) << "CT is not a configured SOP class";
+    }
+    {
+        HeldAssociation lossless(node.port(), "SCU", "MODICNODE",
+                                 {{kMrImageStorage, UID_JPEGProcess14SV1TransferSyntax}});
+        ASSERT_TRUE(lossless.accepted()) << lossless.error();
+        EXPECT_TRUE(lossless.context_accepted(kMrImageStorage));
+    }
+    HeldAssociation nothing_usable(node.port(), "SCU", "MODICNODE", {{kMrImageStorage, jpeg2000}});
+    EXPECT_FALSE(nothing_usable.accepted()) << "no acceptable presentation context";
+    EXPECT_EQ(node.stop(), 0);
+    EXPECT_TRUE(log_contains(node, "no acceptable presentation context"));
 }
 
 TEST(NodeE2e, BadInputIsRefusedAndLeavesNoFile) {
