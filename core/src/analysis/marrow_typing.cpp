@@ -46,12 +46,22 @@ std::array<double, 2> cell_position(const EndplateLine& line, double height_mm, 
 
 using Grid = std::array<std::array<double, kRows>, kColumns>;
 
-// Marrow signal beside the endplate relative to normal marrow, or nullopt when the plane does
-// not show that endplate.
+// The marrow a body's endplate band is compared with: the body's own central marrow where the
+// plane shows the whole body, so that a body brighter or darker than the others as a whole (coil
+// sensitivity falls along the spine) is not read as a change at its endplates; the patient's
+// normal marrow otherwise.
+double reference_marrow(const MarrowPlane& marrow, const std::string& vertebra) {
+    const auto own = marrow.body_marrow.find(vertebra);
+    return own != marrow.body_marrow.end() && own->second > 0 ? own->second : marrow.normal_marrow;
+}
+
+// Marrow signal beside the endplate relative to the reference marrow, or nullopt when the plane
+// does not show that endplate.
 std::optional<Grid> relative_signal(const MarrowPlane& marrow, const std::string& vertebra,
                                     EndplateSide side) {
     const auto found = marrow.bodies.find(vertebra);
-    if (found == marrow.bodies.end() || marrow.normal_marrow <= 0) return std::nullopt;
+    const double reference = reference_marrow(marrow, vertebra);
+    if (found == marrow.bodies.end() || reference <= 0) return std::nullopt;
     const auto& body = found->second;
     const auto& line = side == EndplateSide::Superior ? body.superior : body.inferior;
     if (!line) return std::nullopt;
@@ -59,7 +69,7 @@ std::optional<Grid> relative_signal(const MarrowPlane& marrow, const std::string
     for (int c = 0; c < kColumns; ++c)
         for (int r = 0; r < kRows; ++r) {
             const auto p = cell_position(*line, body.height_mm, marrow.plane->pixel_mm, c, r);
-            grid[c][r] = sample(*marrow.smoothed, p[0], p[1]) / marrow.normal_marrow;
+            grid[c][r] = sample(*marrow.smoothed, p[0], p[1]) / reference;
         }
     return grid;
 }
@@ -147,6 +157,7 @@ MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
                                         top.centre[1] + (s * top.along[1] + t * top.inward[1]) / plane.pixel_mm));
             }
         body_medians.push_back(median(values));
+        marrow.body_marrow[label] = body_medians.back();
     }
     marrow.normal_marrow = median(body_medians);
     return marrow;

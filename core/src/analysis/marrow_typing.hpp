@@ -18,6 +18,7 @@ struct MarrowPlane {
     PlaneImage::Pointer smoothed;
     std::map<std::string, VertebraGeometry> bodies;
     double normal_marrow = 0;  // median signal of the central marrow of the complete bodies
+    std::map<std::string, double> body_marrow;  // each complete body's central marrow signal
 };
 
 MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
