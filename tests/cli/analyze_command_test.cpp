@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -167,6 +169,48 @@ TEST(AnalyzeCommand, UsageAndInputOutputErrorsExitNonZero) {
     EXPECT_EQ(occupied.exit_code, 1);
     EXPECT_NE(occupied.err.find("error: findings JSON not written"), std::string::npos)
         << occupied.err;
+}
+
+// The radiologist's grades of the first spider-dev studies, level by level. The bars of the
+// detection core (presence balanced accuracy >= 0.80 on spider-dev) are measured by
+// bench/accuracy over all 59 studies and are NOT met yet (core/README.md: 0.54); this test holds
+// what the core does today on real images so that it cannot silently get worse: it reads every
+// study, reports nearly every graded level, and agrees with the radiologist on at least the
+// floor below. Raise the floors as the core improves.
+TEST(AnalyzeCommand, GradedSpiderStudiesAreReadLevelByLevel) {
+    constexpr double kReportedFloor = 0.85, kAgreementFloor = 0.40;
+    std::vector<fs::path> studies;
+    for (const auto& entry : fs::directory_iterator(test::spider_dev_dir()))
+        if (entry.is_directory()) studies.push_back(entry.path());
+    std::sort(studies.begin(), studies.end());
+    studies.resize(std::min<std::size_t>(studies.size(), 8));
+    ASSERT_EQ(studies.size(), 8u);
+
+    int graded = 0, reported = 0, agreeing = 0;
+    for (const auto& study : studies) {
+        TempDir dir;
+        const auto run = run_node(dir, {"analyze", study.string(), "--json", (dir / "out.json").string()});
+        ASSERT_EQ(run.exit_code, 0) << study << run.err;
+        const auto findings = read_json(dir / "out.json");
+        const auto truth = read_json(study / "truth.json")["modic_by_disc_level"];
+        for (const char* level : {"L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"}) {
+            if (!truth.contains(level)) continue;
+            ++graded;
+            for (const auto& found : findings["levels"]) {
+                if (found["disc_level"] != level) continue;
+                ++reported;
+                const bool changed = found["modic_type"] != "0";
+                if (changed == (truth[level].get<int>() > 0)) ++agreeing;
+                break;
+            }
+        }
+    }
+    ASSERT_GT(graded, 0);
+    const double reported_share = double(reported) / graded, agreement = double(agreeing) / graded;
+    std::printf("spider-dev, first %zu studies: %d graded levels, %.2f reported, %.2f agree on presence\n",
+                studies.size(), graded, reported_share, agreement);
+    EXPECT_GE(reported_share, kReportedFloor);
+    EXPECT_GE(agreement, kAgreementFloor);
 }
 
 }  // namespace
