@@ -147,10 +147,43 @@ void Storage::Impl::recover(TimePoint now) {
         file_io::remove_quietly(path);
         ++dropped;
     }
+    const int orphans = remove_orphans_locked(now);
     transaction.commit();
-    if (requeued || !reporting.empty() || resent || dropped)
+    if (requeued || !reporting.empty() || resent || dropped || orphans)
         spdlog::info("recovery: {} job(s) back to queued, {} job(s) continue reporting, {} delivery(ies) due again, "
-                     "{} incomplete instance(s) dropped", requeued, reporting.size(), resent, dropped);
+                     "{} incomplete instance(s) dropped, {} unindexed file(s) removed",
+                     requeued, reporting.size(), resent, dropped, orphans);
+}
+
+// A crash between an instance's rename and its index commit leaves a file the index does not
+// know. Its sender never got Success (that waits for the index), so it is no received data: it
+// is removed, or a later re-send would replace it anyway. Only series folders changed in the
+// last day are read, so a start after a crash does not walk the whole archive.
+int Storage::Impl::remove_orphans_locked(TimePoint now) {
+    constexpr auto kRecent = std::chrono::hours(24);
+    std::error_code error;
+    int removed = 0;
+    auto& known = db.statement("SELECT 1 FROM instances WHERE path = ?");
+    for (const auto& study : std::filesystem::directory_iterator(images_dir, error)) {
+        if (!study.is_directory(error)) continue;
+        for (const auto& series : std::filesystem::directory_iterator(study.path(), error)) {
+            if (!series.is_directory(error)) continue;
+            const auto changed = std::filesystem::last_write_time(series.path(), error);
+            if (error || std::chrono::file_clock::to_sys(changed) < now - kRecent) continue;
+            for (const auto& file : std::filesystem::directory_iterator(series.path(), error)) {
+                if (!file.is_regular_file(error)) continue;
+                known.bind_all(file.path().string());
+                const bool indexed = known.step();
+                known.reset();
+                if (indexed) continue;
+                spdlog::warn("recovery: {} is in no index row (a crash before its Success); removed",
+                             file.path().string());
+                file_io::remove_quietly(file.path());
+                ++removed;
+            }
+        }
+    }
+    return removed;
 }
 
 // ---- receiving ---------------------------------------------------------------------------

@@ -139,6 +139,28 @@ TEST(Recovery, InstanceWhoseBytesNeverReachedTheDiskIsDropped) {
               StoreOutcome::stored);
 }
 
+TEST(Recovery, FileRenamedButNeverIndexedIsRemoved) {
+    TempFolder folder;
+    std::filesystem::path kept, orphan_beside, orphan_alone;
+    {
+        Storage storage(options_for(folder.path()));
+        kept = storage.store_instance(instance("1.6", "1.6.1", "1.6.1.1"), bytes_for("k")).path;
+    }
+    // As a crash after the rename and before the index commit leaves them: in a known series and
+    // in a series folder of its own.
+    orphan_beside = kept.parent_path() / "1.6.1.2.dcm";
+    orphan_alone = kept.parent_path().parent_path() / "1.6.2" / "1.6.2.1.dcm";
+    std::filesystem::create_directories(orphan_alone.parent_path());
+    std::ofstream(orphan_beside) << "never acknowledged";
+    std::ofstream(orphan_alone) << "never acknowledged";
+
+    Storage storage(options_for(folder.path()));
+    EXPECT_TRUE(std::filesystem::exists(kept));
+    EXPECT_FALSE(std::filesystem::exists(orphan_beside));
+    EXPECT_FALSE(std::filesystem::exists(orphan_alone));
+    ASSERT_EQ(storage.study_instances("1.6").size(), 1u);
+}
+
 class Retention : public ::testing::Test {
 protected:
     std::int64_t finished_study(const std::string& study) {
