@@ -163,7 +163,8 @@ int Storage::Impl::remove_orphans_locked(TimePoint now) {
     constexpr auto kRecent = std::chrono::hours(24);
     std::error_code error;
     int removed = 0;
-    auto& known = db.statement("SELECT 1 FROM instances WHERE path = ?");
+    // Files are named <SOP Instance UID>.dcm: the lookup goes through the primary key.
+    auto& known = db.statement("SELECT 1 FROM instances WHERE sop_instance_uid = ? AND path = ?");
     for (const auto& study : std::filesystem::directory_iterator(images_dir, error)) {
         if (!study.is_directory(error)) continue;
         for (const auto& series : std::filesystem::directory_iterator(study.path(), error)) {
@@ -172,7 +173,7 @@ int Storage::Impl::remove_orphans_locked(TimePoint now) {
             if (error || std::chrono::file_clock::to_sys(changed) < now - kRecent) continue;
             for (const auto& file : std::filesystem::directory_iterator(series.path(), error)) {
                 if (!file.is_regular_file(error)) continue;
-                known.bind_all(file.path().string());
+                known.bind_all(file.path().stem().string(), file.path().string());
                 const bool indexed = known.step();
                 known.reset();
                 if (indexed) continue;
