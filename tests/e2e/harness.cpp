@@ -432,6 +432,35 @@ std::vector<char> store_command(Uint16 message_id, const std::string& sop_class_
     return buffer;
 }
 
+// Opens `network` (left for the caller to drop, also on failure) and requests an association
+// proposing each (abstract syntax, transfer syntax) pair; nullptr with `error` set if refused.
+T_ASC_Association* request_association(std::uint16_t port, const std::string& calling_ae,
+                                       const std::string& called_ae,
+                                       const std::vector<std::pair<std::string, std::string>>& contexts,
+                                       T_ASC_Network*& network, std::string& error) {
+    if (ASC_initializeNetwork(NET_REQUESTOR, 0, 10, &network).bad()) {
+        error = "cannot initialise the network";
+        return nullptr;
+    }
+    T_ASC_Parameters* params = nullptr;
+    ASC_createAssociationParameters(&params, ASC_DEFAULTMAXPDU);
+    ASC_setAPTitles(params, calling_ae.c_str(), called_ae.c_str(), nullptr);
+    ASC_setPresentationAddresses(params, "localhost", fmt::format("127.0.0.1:{}", port).c_str());
+    T_ASC_PresentationContextID id = 1;
+    for (const auto& [abstract_syntax, transfer_syntax] : contexts) {
+        const char* syntaxes[] = {transfer_syntax.c_str()};
+        ASC_addPresentationContext(params, id, abstract_syntax.c_str(), syntaxes, 1);
+        id += 2;
+    }
+    T_ASC_Association* association = nullptr;
+    const OFCondition condition = ASC_requestAssociation(network, params, &association);
+    if (condition.good()) return association;
+    error = condition.text();
+    if (association) ASC_destroyAssociation(&association);
+    else ASC_destroyAssociationParameters(&params);
+    return nullptr;
+}
+
 }  // namespace
 
 RawStoreOutcome raw_store(std::uint16_t port, const std::string& calling_ae,
@@ -439,26 +468,15 @@ RawStoreOutcome raw_store(std::uint16_t port, const std::string& calling_ae,
                           const std::string& sop_instance_uid, const fs::path& dataset_file) {
     RawStoreOutcome outcome;
     T_ASC_Network* network = nullptr;
-    if (ASC_initializeNetwork(NET_REQUESTOR, 0, 10, &network).bad()) {
-        outcome.error = "network";
-        return outcome;
-    }
-    T_ASC_Parameters* params = nullptr;
-    ASC_createAssociationParameters(&params, ASC_DEFAULTMAXPDU);
-    ASC_setAPTitles(params, calling_ae.c_str(), called_ae.c_str(), nullptr);
-    ASC_setPresentationAddresses(params, "localhost", fmt::format("127.0.0.1:{}", port).c_str());
-    const char* syntaxes[] = {UID_LittleEndianExplicitTransferSyntax};
-    ASC_addPresentationContext(params, 1, sop_class_uid.c_str(), syntaxes, 1);
-    T_ASC_Association* association = nullptr;
-    OFCondition condition = ASC_requestAssociation(network, params, &association);
-    if (condition.bad()) {
-        outcome.error = condition.text();
-        if (association) ASC_destroyAssociation(&association);
-        else ASC_destroyAssociationParameters(&params);
-        ASC_dropNetwork(&network);
+    T_ASC_Association* association =
+        request_association(port, calling_ae, called_ae, {{sop_class_uid, UID_LittleEndianExplicitTransferSyntax}},
+                            network, outcome.error);
+    if (!association) {
+        if (network) ASC_dropNetwork(&network);
         return outcome;
     }
     outcome.association_accepted = true;
+    OFCondition condition;
     T_ASC_PresentationContextID context_id =
         ASC_findAcceptedPresentationContextID(association, sop_class_uid.c_str());
     if (context_id != 0) {
@@ -501,29 +519,7 @@ struct HeldAssociation::State {
 HeldAssociation::HeldAssociation(std::uint16_t port, const std::string& calling_ae, const std::string& called_ae,
                                  const std::vector<std::pair<std::string, std::string>>& contexts)
     : state_(std::make_unique<State>()) {
-    if (ASC_initializeNetwork(NET_REQUESTOR, 0, 10, &state_->network).bad()) {
-        state_->error = "cannot initialise the network";
-        return;
-    }
-    T_ASC_Parameters* params = nullptr;
-    ASC_createAssociationParameters(&params, ASC_DEFAULTMAXPDU);
-    ASC_setAPTitles(params, calling_ae.c_str(), called_ae.c_str(), nullptr);
-    ASC_setPresentationAddresses(params, "localhost", fmt::format("127.0.0.1:{}", port).c_str());
-    T_ASC_PresentationContextID id = 1;
-    for (const auto& [abstract_syntax, transfer_syntax] : contexts) {
-        const char* syntaxes[] = {transfer_syntax.c_str()};
-        ASC_addPresentationContext(params, id, abstract_syntax.c_str(), syntaxes, 1);
-        id += 2;
-    }
-    T_ASC_Association* association = nullptr;
-    const OFCondition condition = ASC_requestAssociation(state_->network, params, &association);
-    if (condition.good()) {
-        state_->association = association;
-        return;
-    }
-    state_->error = condition.text();
-    if (association) ASC_destroyAssociation(&association);
-    else ASC_destroyAssociationParameters(&params);
+    state_->association = request_association(port, calling_ae, called_ae, contexts, state_->network, state_->error);
 }
 
 HeldAssociation::~HeldAssociation() {

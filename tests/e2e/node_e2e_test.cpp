@@ -8,10 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <fstream>
 #include <memory>
-#include <thread>
 #include <set>
 
 #include "harness.hpp"
@@ -126,12 +124,8 @@ TEST(NodeE2e, AssociationLimitsPerCallerAndInTotal) {
     EXPECT_TRUE(log_contains(node, "too many associations"));
 
     first.reset();  // released: ALPHA has a slot again
-    bool echoed = false;
-    for (int attempt = 0; attempt < 50 && !echoed; ++attempt) {
-        echoed = echo(node.port(), "ALPHA", "MODICNODE").exit_code == 0;
-        if (!echoed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    EXPECT_TRUE(echoed) << "the released slot is free again";
+    EXPECT_TRUE(wait_until([&] { return echo(node.port(), "ALPHA", "MODICNODE").exit_code == 0; }, 5s))
+        << "the released slot is free again";
     // Idle associations would hold the node's stop until their DIMSE timeout: release them first.
     second.reset();
     other.reset();
