@@ -29,7 +29,7 @@ constexpr double kTiltStepDegrees = 6.0;
 // Chain rules between neighbouring discs.
 constexpr double kMinDiscSpacing = 20.0, kMaxDiscSpacing = 58.0;
 constexpr double kMaxStepOffNormalDegrees = 35.0;
-constexpr double kMaxTiltChangeDegrees = 42.0;
+constexpr double kMaxTiltChangeDegrees = 50.0;
 constexpr double kMinCandidateScore = 0.06;
 constexpr std::size_t kMaxCandidates = 80;
 constexpr double kTissueReach = 45.0, kMinTissueSignal = 0.12;
@@ -39,6 +39,9 @@ constexpr double kGapFactor = 1.6;
 constexpr double kMinExtensionScore = 0.12;
 // Sacral discs below S1 are rudiments, much shorter than lumbar discs.
 constexpr double kSacralLengthFactor = 0.75;
+// Lumbar discs are 30-50 mm deep; a chain of bands mostly shorter than this is the posterior
+// elements or the canal, not the column.
+constexpr double kMinColumnDiscLength = 15.0;
 constexpr double kSacralTurnDegrees = 10.0;
 constexpr double kShortBandFactor = 0.6;
 constexpr double kSacralContrastFactor = 0.5;
@@ -317,32 +320,65 @@ std::vector<Disc> best_chain(std::vector<Disc> candidates, double pixel_mm) {
 }
 
 
-// Band contrast at offset s (mm) along the disc, read with short boxes across it.
-double band_contrast_at(const PlaneImage& image, const Disc& disc, double s, PlaneContrast contrast,
-                        double pixel_mm) {
+// Mean signal of a stretch of band: its middle 4 mm and the marrow 6-13 mm above and below.
+struct BandSignal {
+    double disc = 0, above = 0, below = 0;
+};
+
+// The band signal over [s_from, s_to] (mm) along the disc, sampled every s_step mm.
+BandSignal band_signal(const PlaneImage& image, const Disc& disc, double s_from, double s_to,
+                       double pixel_mm, double s_step = 1.0) {
     const auto a = disc.along(), n = disc.normal();
+    const auto size = image.GetLargestPossibleRegion().GetSize();
     auto mean_across = [&](double from, double to) {
         double sum = 0;
         int count = 0;
         for (double t = from; t <= to; t += 1.0)
-            for (double ds = -2.0; ds <= 2.0; ds += 1.0) {
-                const double x = disc.x + ((s + ds) * a[0] + t * n[0]) / pixel_mm;
-                const double y = disc.y + ((s + ds) * a[1] + t * n[1]) / pixel_mm;
-                const auto size = image.GetLargestPossibleRegion().GetSize();
-                const long px = std::lround(x), py = std::lround(y);
+            for (double s = s_from; s <= s_to + 1e-9; s += s_step) {
+                const long px = std::lround(disc.x + (s * a[0] + t * n[0]) / pixel_mm);
+                const long py = std::lround(disc.y + (s * a[1] + t * n[1]) / pixel_mm);
                 if (px < 0 || py < 0 || px >= long(size[0]) || py >= long(size[1])) continue;
                 sum += image.GetPixel({{px, py}});
                 ++count;
             }
         return count ? sum / count : 0.0;
     };
-    const double disc_signal = mean_across(-2, 2);
-    const double above = mean_across(-13, -6), below = mean_across(6, 13);
-    const double bodies = std::max(std::min(above, below), 0.05);
-    double value = (std::min(above, below) - disc_signal) / bodies;
+    return {mean_across(-2, 2), mean_across(-13, -6), mean_across(6, 13)};
+}
+
+// How much the band differs from the marrow on both sides, in units of that marrow.
+double band_contrast(const BandSignal& band, PlaneContrast contrast) {
+    const double bodies = std::max(std::min(band.above, band.below), 0.05);
+    double value = (std::min(band.above, band.below) - band.disc) / bodies;
     if (contrast == PlaneContrast::Fluid)
-        value = std::max(value, (disc_signal - std::max(above, below)) / bodies);
+        value = std::max(value, (band.disc - std::max(band.above, band.below)) / bodies);
     return value;
+}
+
+// Band contrast at offset s (mm) along the disc, read with short boxes across it.
+double band_contrast_at(const PlaneImage& image, const Disc& disc, double s, PlaneContrast contrast,
+                        double pixel_mm) {
+    return band_contrast(band_signal(image, disc, s - 2.0, s + 2.0, pixel_mm), contrast);
+}
+
+// The band detector tries tilts 6 degrees apart with short boxes, so a wedge-shaped lumbosacral
+// disc may be found tilted 20 degrees or more off, and its band then looks short. The tilt is
+// refined on the disc's central 16 mm. (Moving the band across as well drew it into a dark change
+// beside the disc; asking the bodies on both sides to look alike, as the detector does, made the
+// labelling of the phantoms worse.)
+void refine_tilt(const PlaneImage& image, Disc& disc, PlaneContrast contrast, double pixel_mm) {
+    constexpr double kTiltReach = 24.0, kTiltStep = 2.0, kSampleStep = 2.0;
+    auto fit = [&](const Disc& trial) {
+        return band_contrast(band_signal(image, trial, -8, 8, pixel_mm, kSampleStep), contrast);
+    };
+    const double start = disc.angle;
+    double best_value = fit(disc), best_angle = start;
+    for (double tilt = -kTiltReach; tilt <= kTiltReach + 1e-9; tilt += kTiltStep) {
+        disc.angle = start + deg(tilt);
+        const double value = fit(disc);
+        if (value > best_value) best_value = value, best_angle = disc.angle;
+    }
+    disc.angle = best_angle;
 }
 
 // Moves the disc's centre to the middle of its band and measures the band's length: the band
@@ -366,6 +402,14 @@ void centre_on_band(const PlaneImage& image, Disc& disc, PlaneContrast contrast,
     disc.length = double(last - first + 1);
 }
 
+// Fits a band found by the detector to the disc: its tilt, its position across and along.
+void fit_to_band(const PlaneImage& image, Disc& disc, PlaneContrast contrast, double pixel_mm) {
+    for (int pass = 0; pass < 2; ++pass) {
+        refine_tilt(image, disc, contrast, pixel_mm);
+        centre_on_band(image, disc, contrast, pixel_mm);
+    }
+}
+
 // The strongest response within `radius` pixels of (x, y) that may follow or precede `anchor`.
 std::optional<Disc> best_response_near(const BandResponse& response, double x, double y,
                                        double radius) {
@@ -385,6 +429,12 @@ std::optional<Disc> best_response_near(const BandResponse& response, double x, d
     return best;
 }
 
+double median_length(const std::vector<Disc>& chain) {
+    std::vector<double> lengths;
+    for (const auto& disc : chain) lengths.push_back(disc.length);
+    return median(lengths);
+}
+
 double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
     std::vector<double> spacings;
     for (std::size_t i = 1; i < chain.size(); ++i)
@@ -393,37 +443,41 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
 }
 
 // Inserts the disc missed in a gap of about twice the usual spacing.
-void fill_gaps(std::vector<Disc>& chain, const BandResponse& response, double pixel_mm) {
+void fill_gaps(std::vector<Disc>& chain, const BandResponse& response, const PlaneImage& normalised,
+               PlaneContrast contrast, double pixel_mm) {
     const double usual = median_spacing(chain, pixel_mm);
     for (std::size_t i = 1; i < chain.size(); ++i) {
         if (spacing(chain[i - 1], chain[i], pixel_mm) < kGapFactor * usual) continue;
         const double x = (chain[i - 1].x + chain[i].x) / 2, y = (chain[i - 1].y + chain[i].y) / 2;
         auto missed = best_response_near(response, x, y, 0.25 * usual / pixel_mm);
         if (!missed || missed->score <= 0) continue;
+        fit_to_band(normalised, *missed, contrast, pixel_mm);
         chain.insert(chain.begin() + long(i), *missed);
         ++i;
     }
 }
 
 // Follows the column beyond the chain's ends while a disc shows where the next one should be.
-void extend_chain(std::vector<Disc>& chain, const BandResponse& response, const SagittalPlane& plane,
-                  const PlaneImage& normalised) {
-    const double pixel_mm = plane.pixel_mm;
+// The next disc is the strongest candidate there that may follow the end one: the strongest
+// band response there may be a facet joint or the canal's wall at another tilt.
+void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates, double pixel_mm) {
+    const double usual = median_spacing(chain, pixel_mm) / pixel_mm;
     for (bool downward : {true, false}) {
         while (chain.size() >= 2) {
             const Disc& end = downward ? chain.back() : chain.front();
-            const Disc& inner = downward ? chain[chain.size() - 2] : chain[1];
-            // The next disc continues the step from the inner disc to the end one, turned by the
-            // change of tilt between them (the column curves smoothly).
-            const double turn = end.angle - inner.angle;
-            const double dx = end.x - inner.x, dy = end.y - inner.y;
-            const double step_x = dx * std::cos(turn) - dy * std::sin(turn);
-            const double step_y = dx * std::sin(turn) + dy * std::cos(turn);
-            const double step = std::hypot(step_x, step_y);
-            auto next = best_response_near(response, end.x + step_x, end.y + step_y, 0.3 * step);
-            if (!next || next->score < kMinExtensionScore) break;
-            const bool fits = downward ? may_follow(end, *next, pixel_mm) : may_follow(*next, end, pixel_mm);
-            if (!fits || !has_tissue_beyond_ends(plane, normalised, *next)) break;
+            // The next disc lies along the end disc's normal, one usual spacing on (the last step
+            // may be stretched by a disc whose band merges with a change beside it).
+            const auto n = end.normal();
+            const double sign = downward ? 1.0 : -1.0;
+            const double x = end.x + sign * usual * n[0], y = end.y + sign * usual * n[1];
+            const Disc* next = nullptr;
+            for (const auto& candidate : candidates) {
+                if (std::hypot(candidate.x - x, candidate.y - y) > 0.3 * usual) continue;
+                if (candidate.score < kMinExtensionScore || (next && next->score >= candidate.score)) continue;
+                if (downward ? may_follow(end, candidate, pixel_mm) : may_follow(candidate, end, pixel_mm))
+                    next = &candidate;
+            }
+            if (!next) break;
             if (downward) chain.push_back(*next);
             else chain.insert(chain.begin(), *next);
         }
@@ -566,18 +620,29 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
         for (std::size_t i = 0; i < count; ++i) pixels[i] = float(pixels[i] / scale);
     }
     const auto response = band_response(normalised, plane.inside, contrast, plane.pixel_mm);
-    result.candidates = disc_candidates(response, plane, *normalised);
+    const auto detected = disc_candidates(response, plane, *normalised);
+    // Each band is fitted to its disc before the chain is built: the chain's rules compare tilts
+    // and spacings, which the detector's 6-degree steps get wrong at the lumbosacral junction.
+    result.candidates = detected;
+    for (auto& candidate : result.candidates) fit_to_band(*normalised, candidate, contrast, plane.pixel_mm);
     auto chain = column_chain(result.candidates, plane.pixel_mm);
-    if (chain.size() < 3) {
-        result.failure = "no vertebral column found on the mid-sagittal image";
+    auto is_column = [](const std::vector<Disc>& discs) {
+        return discs.size() >= 3 && median_length(discs) >= kMinColumnDiscLength;
+    };
+    if (!is_column(chain)) {
+        // On a few clinical images the fitted tilts no longer chain where the detector's do.
+        chain = column_chain(detected, plane.pixel_mm);
+        for (auto& disc : chain) fit_to_band(*normalised, disc, contrast, plane.pixel_mm);
+    }
+    if (!is_column(chain)) {
+        result.failure = chain.size() < 3 ? "no vertebral column found on the mid-sagittal image"
+                                          : "no vertebral column found on the mid-sagittal image (the "
+                                            "bands found are too short to be lumbar discs)";
         return result;
     }
-    fill_gaps(chain, response, plane.pixel_mm);
-    extend_chain(chain, response, plane, *normalised);
-    for (auto& disc : chain) {
-        centre_on_band(*normalised, disc, contrast, plane.pixel_mm);
-        measure_disc_edges(*normalised, disc, plane.pixel_mm);
-    }
+    fill_gaps(chain, response, *normalised, contrast, plane.pixel_mm);
+    extend_chain(chain, result.candidates, plane.pixel_mm);
+    for (auto& disc : chain) measure_disc_edges(*normalised, disc, plane.pixel_mm);
     limit_disc_edges(chain);
     trim_chain_ends(chain);
     label_discs(chain);
