@@ -458,9 +458,11 @@ void fill_gaps(std::vector<Disc>& chain, const BandResponse& response, const Pla
 }
 
 // Follows the column beyond the chain's ends while a disc shows where the next one should be.
-// The next disc is the strongest candidate there that may follow the end one: the strongest
-// band response there may be a facet joint or the canal's wall at another tilt.
-void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates, double pixel_mm) {
+// The next disc is the strongest candidate there that may follow the end one (the strongest
+// band response there may be a facet joint or the canal's wall at another tilt); failing one,
+// the strongest response there, fitted, if it may follow.
+void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates, const BandResponse& response,
+                  const PlaneImage& normalised, PlaneContrast contrast, double pixel_mm) {
     const double usual = median_spacing(chain, pixel_mm) / pixel_mm;
     for (bool downward : {true, false}) {
         while (chain.size() >= 2) {
@@ -477,9 +479,21 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
                 if (downward ? may_follow(end, candidate, pixel_mm) : may_follow(candidate, end, pixel_mm))
                     next = &candidate;
             }
+            // A thin, dark lower disc may respond too weakly to be among the candidates: the
+            // strongest response there, fitted, is taken if it may follow.
+            std::optional<Disc> weaker;
+            if (!next) {
+                weaker = best_response_near(response, x, y, 0.3 * usual);
+                if (weaker && weaker->score >= kMinExtensionScore) {
+                    fit_to_band(normalised, *weaker, contrast, pixel_mm);
+                    const bool fits = downward ? may_follow(end, *weaker, pixel_mm) : may_follow(*weaker, end, pixel_mm);
+                    if (fits) next = &*weaker;
+                }
+            }
             if (!next) break;
-            if (downward) chain.push_back(*next);
-            else chain.insert(chain.begin(), *next);
+            const Disc found = *next;
+            if (downward) chain.push_back(found);
+            else chain.insert(chain.begin(), found);
         }
     }
 }
@@ -641,7 +655,7 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
         return result;
     }
     fill_gaps(chain, response, *normalised, contrast, plane.pixel_mm);
-    extend_chain(chain, result.candidates, plane.pixel_mm);
+    extend_chain(chain, result.candidates, response, *normalised, contrast, plane.pixel_mm);
     for (auto& disc : chain) measure_disc_edges(*normalised, disc, plane.pixel_mm);
     limit_disc_edges(chain);
     trim_chain_ends(chain);
