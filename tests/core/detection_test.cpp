@@ -142,11 +142,28 @@ TEST(SpineLocaliser, ReportsWhenThereIsNoColumn) {
     EXPECT_TRUE(found.discs.empty());
 }
 
+// Below S1 the sacrum's fused segments leave thin dark lines (4 mm here, against 9 mm discs),
+// spaced like discs; the lowest disc of the column is still L5/S1.
+TEST(SpineLocaliser, AThinFusedSacralJunctionIsNotL5S1) {
+    const DrawnSpine spine;
+    const double junction_y = spine.disc_centre(5) + DrawnSpine::kBody + DrawnSpine::kDisc;
+    auto junction = [&](double x, double y, float normal) {
+        const bool in_column = x >= DrawnSpine::kBodyLeft && x <= DrawnSpine::kBodyRight;
+        return in_column && std::abs(y - junction_y) < 2.0 ? 300.0f : normal;
+    };
+    const auto plane = extract_plane(draw(spine, kT1, "t1", junction), 0);
+    const auto found = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_TRUE(found.failure.empty()) << found.failure;
+    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
+    ASSERT_NE(lumbosacral, nullptr);
+    EXPECT_NEAR(lumbosacral->y, spine.disc_centre(5), 2.0);
+}
+
 // The posterior elements also form a chain of bands along the back, but short ones: a column
 // of bands no longer than a spinous process is not taken for the vertebral bodies.
 TEST(SpineLocaliser, AChainOfShortBandsIsNotTheColumn) {
     DrawnSpine spine;
-    auto narrow = [&](double x, double y, float normal) {
+    auto narrow = [&](double x, double, float normal) {
         const bool in_column = x >= DrawnSpine::kBodyLeft && x <= DrawnSpine::kBodyRight;
         return in_column && (x < 84 || x > 95) ? float(kT1.muscle) : normal;
     };

@@ -47,6 +47,7 @@ constexpr double kShortBandFactor = 0.6;
 constexpr double kSacralContrastFactor = 0.5;
 constexpr double kFaintBandFactor = 0.4;
 constexpr double kWeakBandFactor = 0.75;  // of the column's median contrast
+constexpr double kJunctionThicknessFactor = 0.5;  // of the column's median disc thickness
 // An endplate lies at most this many times the patient's usual disc half-thickness from the centre.
 constexpr double kMaxEdgeFactor = 1.3;
 // A chain is scored by its discs' contrast, capped so that one very contrasted structure cannot
@@ -515,13 +516,18 @@ void limit_disc_edges(std::vector<Disc>& chain) {
 // A band much shorter and weaker than the column's discs at an end of the chain is not a disc of
 // the column (a vessel, a bowel wall): the chain is cut back. Below S1 the sacrum's rudimentary
 // discs and fused junctions are steeper than L5/S1 and either shorter or much fainter than real
-// discs. A steep L5/S1 itself often measures short (its band is read along one tilt), so length
-// alone never cuts a band as contrasted as the column's discs.
+// discs, or weak and much thinner (a fused junction as steep as L5/S1). A steep L5/S1 itself
+// often measures short (its band is read along one tilt), so length alone never cuts a band as
+// contrasted as the column's discs.
 void trim_chain_ends(std::vector<Disc>& chain) {
     if (chain.size() < 4) return;
-    std::vector<double> lengths, scores;
-    for (const auto& disc : chain) lengths.push_back(disc.length), scores.push_back(disc.score);
+    std::vector<double> lengths, scores, thicknesses;
+    for (const auto& disc : chain) {
+        lengths.push_back(disc.length), scores.push_back(disc.score);
+        thicknesses.push_back(disc.upper_edge + disc.lower_edge);
+    }
     const double usual = median(lengths), usual_score = median(scores);
+    const double usual_thickness = median(thicknesses);
     auto weak = [&](const Disc& disc) { return disc.score < kWeakBandFactor * usual_score; };
     while (chain.size() >= 4) {
         const Disc& last = chain.back();
@@ -531,7 +537,9 @@ void trim_chain_ends(std::vector<Disc>& chain) {
         const bool sacral = faint || (steeper && ((weak(last) && last.length < kSacralLengthFactor * usual) ||
                                                   last.score < kSacralContrastFactor * usual_score));
         const bool stray = weak(last) && last.length < kShortBandFactor * usual;
-        if (!sacral && !stray) break;
+        // A fused sacral junction is a thin line, half as thick as the column's discs or less.
+        const bool junction = weak(last) && last.upper_edge + last.lower_edge < kJunctionThicknessFactor * usual_thickness;
+        if (!sacral && !stray && !junction) break;
         chain.pop_back();
     }
     while (chain.size() >= 4 && weak(chain.front()) && chain.front().length < kShortBandFactor * usual)
