@@ -473,12 +473,14 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
             const auto n = end.normal();
             const double sign = downward ? 1.0 : -1.0;
             const double x = end.x + sign * usual * n[0], y = end.y + sign * usual * n[1];
+            auto follows = [&](const Disc& disc) {
+                return downward ? may_follow(end, disc, pixel_mm) : may_follow(disc, end, pixel_mm);
+            };
             const Disc* next = nullptr;
             for (const auto& candidate : candidates) {
                 if (std::hypot(candidate.x - x, candidate.y - y) > 0.3 * usual) continue;
                 if (candidate.score < kMinExtensionScore || (next && next->score >= candidate.score)) continue;
-                if (downward ? may_follow(end, candidate, pixel_mm) : may_follow(candidate, end, pixel_mm))
-                    next = &candidate;
+                if (follows(candidate)) next = &candidate;
             }
             // A thin, dark lower disc may respond too weakly to be among the candidates: the
             // strongest response there, fitted, is taken if it may follow.
@@ -487,14 +489,13 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
                 weaker = best_response_near(response, x, y, 0.3 * usual);
                 if (weaker && weaker->score >= kMinExtensionScore) {
                     fit_to_band(normalised, *weaker, contrast, pixel_mm);
-                    const bool fits = downward ? may_follow(end, *weaker, pixel_mm) : may_follow(*weaker, end, pixel_mm);
-                    if (fits) next = &*weaker;
+                    if (follows(*weaker)) next = &*weaker;
                 }
             }
             if (!next) break;
-            const Disc found = *next;
-            if (downward) chain.push_back(found);
-            else chain.insert(chain.begin(), found);
+            // `next` points into `candidates` or `weaker`, never into the chain being grown.
+            if (downward) chain.push_back(*next);
+            else chain.insert(chain.begin(), *next);
         }
     }
 }
@@ -521,12 +522,12 @@ void limit_disc_edges(std::vector<Disc>& chain) {
 // contrasted as the column's discs.
 void trim_chain_ends(std::vector<Disc>& chain) {
     if (chain.size() < 4) return;
-    std::vector<double> lengths, scores, thicknesses;
+    std::vector<double> scores, thicknesses;
     for (const auto& disc : chain) {
-        lengths.push_back(disc.length), scores.push_back(disc.score);
+        scores.push_back(disc.score);
         thicknesses.push_back(disc.upper_edge + disc.lower_edge);
     }
-    const double usual = median(lengths), usual_score = median(scores);
+    const double usual = median_length(chain), usual_score = median(scores);
     const double usual_thickness = median(thicknesses);
     auto weak = [&](const Disc& disc) { return disc.score < kWeakBandFactor * usual_score; };
     while (chain.size() >= 4) {
