@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <numbers>
 
 #include "analysis/chain_matching.hpp"
 #include "analysis/disc_levels.hpp"
@@ -31,6 +32,8 @@ struct DrawnSpine {
     static constexpr double kTop = 20, kBody = 26, kDisc = 9;
     double shift_y = 0;  // moves the whole spine toward the feet
 
+    // Whether column x lies between the bodies' anterior and posterior walls.
+    static bool in_column(double x) { return x >= kBodyLeft && x <= kBodyRight; }
     // Row of the top of body i (0 = T12, 5 = L5, 6 = S1).
     double body_top(int i) const { return kTop + shift_y + i * (kBody + kDisc); }
     double disc_centre(int i) const { return body_top(i) + kBody + kDisc / 2; }  // below body i
@@ -69,7 +72,7 @@ SeriesVolume draw(const DrawnSpine& spine, const Contrast& contrast, const std::
         for (int x = 0; x < DrawnSpine::kWidth; ++x) {
             float value = x < 15 || x > 205 ? contrast.fat : contrast.muscle;
             if (x >= DrawnSpine::kBodyRight + 2 && x <= DrawnSpine::kBodyRight + 16) value = contrast.csf;
-            if (x >= DrawnSpine::kBodyLeft && x <= DrawnSpine::kBodyRight) {
+            if (DrawnSpine::in_column(x)) {
                 for (int i = 0; i < 6; ++i) {
                     if (y >= spine.body_top(i) && y < spine.body_top(i) + DrawnSpine::kBody)
                         value = contrast.marrow;
@@ -112,12 +115,11 @@ TEST(SpineLocaliser, FindsAndLabelsEveryDiscCountingUpFromTheSacrum) {
 // degrees it is still missed: a known limit, core/README.md.)
 TEST(SpineLocaliser, FitsTheTiltOfASteepLumbosacralDisc) {
     const DrawnSpine spine;
-    constexpr double kTilt = -27.0 * 3.14159265358979 / 180.0;
+    constexpr double kTilt = -27.0 * std::numbers::pi / 180.0;
     const double centre_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
     const double centre_y = spine.disc_centre(5);
     auto steep = [&](double x, double y, float normal) {
-        const bool in_column = x >= DrawnSpine::kBodyLeft && x <= DrawnSpine::kBodyRight;
-        if (!in_column || y < spine.body_top(5) + 4 || y >= spine.body_top(6) + 90) return normal;
+        if (!DrawnSpine::in_column(x) || y < spine.body_top(5) + 4 || y >= spine.body_top(6) + 90) return normal;
         const double across = (y - centre_y) * std::cos(kTilt) - (x - centre_x) * std::sin(kTilt);
         return std::abs(across) < DrawnSpine::kDisc / 2 ? float(kT1.disc) : float(kT1.marrow);
     };
@@ -126,7 +128,7 @@ TEST(SpineLocaliser, FitsTheTiltOfASteepLumbosacralDisc) {
     ASSERT_TRUE(found.failure.empty()) << found.failure;
     const Disc* lumbosacral = disc_labelled(found, "L5/S1");
     ASSERT_NE(lumbosacral, nullptr);
-    EXPECT_NEAR(lumbosacral->angle, kTilt, 1.5 * 3.14159265358979 / 180.0);  // detector: 3 off
+    EXPECT_NEAR(lumbosacral->angle, kTilt, 1.5 * std::numbers::pi / 180.0);  // detector: 3 off
     EXPECT_NEAR(lumbosacral->y, centre_y, 3.0);
     EXPECT_GT(lumbosacral->length, 25.0);  // the band is read along the whole disc
     const Disc* above = disc_labelled(found, "L4/L5");
@@ -148,8 +150,7 @@ TEST(SpineLocaliser, AThinFusedSacralJunctionIsNotL5S1) {
     const DrawnSpine spine;
     const double junction_y = spine.disc_centre(5) + DrawnSpine::kBody + DrawnSpine::kDisc;
     auto junction = [&](double x, double y, float normal) {
-        const bool in_column = x >= DrawnSpine::kBodyLeft && x <= DrawnSpine::kBodyRight;
-        return in_column && std::abs(y - junction_y) < 2.0 ? 300.0f : normal;
+        return DrawnSpine::in_column(x) && std::abs(y - junction_y) < 2.0 ? 300.0f : normal;
     };
     const auto plane = extract_plane(draw(spine, kT1, "t1", junction), 0);
     const auto found = localise_spine(plane, PlaneContrast::T1);
@@ -164,8 +165,7 @@ TEST(SpineLocaliser, AThinFusedSacralJunctionIsNotL5S1) {
 TEST(SpineLocaliser, AChainOfShortBandsIsNotTheColumn) {
     DrawnSpine spine;
     auto narrow = [&](double x, double, float normal) {
-        const bool in_column = x >= DrawnSpine::kBodyLeft && x <= DrawnSpine::kBodyRight;
-        return in_column && (x < 84 || x > 95) ? float(kT1.muscle) : normal;
+        return DrawnSpine::in_column(x) && (x < 84 || x > 95) ? float(kT1.muscle) : normal;
     };
     const auto found = localise_spine(extract_plane(draw(spine, kT1, "t1", narrow), 0), PlaneContrast::T1);
     EXPECT_NE(found.failure.find("too short to be lumbar discs"), std::string::npos) << found.failure;
