@@ -19,18 +19,21 @@ namespace {
 
 // Signal of each tissue on one sequence.
 struct Contrast {
-    float background, muscle, marrow, disc, csf, fat;
+    float background, muscle, marrow, disc, csf, fat, cortex;
 };
-constexpr Contrast kT1{0.0f, 300, 650, 350, 150, 1000};
-constexpr Contrast kT2{0.0f, 200, 450, 800, 1000, 750};
+constexpr Contrast kT1{0.0f, 300, 650, 350, 150, 1000, 40};
+constexpr Contrast kT2{0.0f, 200, 450, 800, 1000, 750, 40};
 
 // A mid-sagittal lumbar spine drawn on a 1 mm grid: anterior left, head up. Bodies T12..L5 are
-// 26 mm tall, discs 9 mm, the sacrum a long block below the L5/S1 disc.
+// 26 mm tall, discs 9 mm, the sacrum a long block below the L5/S1 disc. The marrow tests draw the
+// bodies' cortical endplates too (the typing reads from the cortex); the localiser tests do not:
+// with them, the tilt fit finds L4/L5 and L5/S1 8-10 degrees off (core/README.md, known limits).
 struct DrawnSpine {
     static constexpr int kWidth = 220, kHeight = 330;
     static constexpr double kBodyLeft = 70, kBodyRight = 108;  // anterior, posterior wall
     static constexpr double kTop = 20, kBody = 26, kDisc = 9;
     double shift_y = 0;  // moves the whole spine toward the feet
+    double cortex = 0;  // thickness of each endplate's cortex, mm
 
     // Whether column x lies between the bodies' anterior and posterior walls.
     static bool in_column(double x) { return x >= kBodyLeft && x <= kBodyRight; }
@@ -74,12 +77,15 @@ SeriesVolume draw(const DrawnSpine& spine, const Contrast& contrast, const std::
             if (x >= DrawnSpine::kBodyRight + 2 && x <= DrawnSpine::kBodyRight + 16) value = contrast.csf;
             if (DrawnSpine::in_column(x)) {
                 for (int i = 0; i < 6; ++i) {
-                    if (y >= spine.body_top(i) && y < spine.body_top(i) + DrawnSpine::kBody)
-                        value = contrast.marrow;
+                    const double top = spine.body_top(i), bottom = top + DrawnSpine::kBody;
+                    if (y >= top && y < bottom) value = contrast.marrow;
+                    if ((y >= top && y < top + spine.cortex) || (y >= bottom - spine.cortex && y < bottom))
+                        value = contrast.cortex;
                     if (y >= spine.body_top(i) + DrawnSpine::kBody && y < spine.body_top(i + 1))
                         value = contrast.disc;
                 }
-                if (y >= spine.body_top(6) && y < spine.body_top(6) + 90) value = contrast.marrow;
+                if (y >= spine.body_top(6) && y < spine.body_top(6) + 90)
+                    value = y < spine.body_top(6) + spine.cortex ? contrast.cortex : contrast.marrow;
             }
             if (lesions) value = lesions(x, y, value);
             series.image->SetPixel({{x, y, 0}}, value);
@@ -175,7 +181,7 @@ TEST(SpineLocaliser, AChainOfShortBandsIsNotTheColumn) {
 TEST(VertebraGeometry, BodiesSitBetweenTheirDiscs) {
     const DrawnSpine spine;
     const auto plane = extract_plane(draw(spine, kT1, "t1"), 0);
-    const auto bodies = vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane.pixel_mm);
+    const auto bodies = vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane);
     ASSERT_TRUE(bodies.count("L3"));
     const auto& l3 = bodies.at("L3");
     ASSERT_TRUE(l3.superior && l3.inferior);
@@ -184,6 +190,26 @@ TEST(VertebraGeometry, BodiesSitBetweenTheirDiscs) {
     ASSERT_TRUE(bodies.count("S1"));
     EXPECT_TRUE(bodies.at("S1").superior.has_value());
     EXPECT_FALSE(bodies.at("S1").inferior.has_value());
+}
+
+// The halfway point between disc and marrow lies some 2 mm into the body; the endplate is its
+// cortex, the dark line between them.
+TEST(VertebraGeometry, EndplatesLieOnTheirCortex) {
+    DrawnSpine spine;
+    spine.cortex = 1;
+    for (const auto* contrast : {&kT1, &kT2}) {
+        const auto plane = extract_plane(draw(spine, *contrast, "t1"), 0);
+        const auto found = localise_spine(plane, contrast == &kT1 ? PlaneContrast::T1 : PlaneContrast::Fluid);
+        const auto bodies = vertebrae_from_discs(found, plane);
+        ASSERT_TRUE(bodies.count("L3"));
+        const auto& l3 = bodies.at("L3");
+        ASSERT_TRUE(l3.superior && l3.inferior);
+        const double top_cortex = spine.body_top(3), bottom_cortex = spine.body_top(3) + DrawnSpine::kBody - 1;
+        for (int position : {5, 15, 25}) {  // front, middle, back of the endplate
+            EXPECT_NEAR(l3.superior->at(position, 0, plane.pixel_mm)[1], top_cortex, 1.0) << position;
+            EXPECT_NEAR(l3.inferior->at(position, 0, plane.pixel_mm)[1], bottom_cortex, 1.0) << position;
+        }
+    }
 }
 
 TEST(ChainMatching, GivesTheFluidImageTheT1LabelsWhenItShowsAnotherPartOfTheSpine) {
@@ -209,12 +235,13 @@ TEST(ChainMatching, GivesTheFluidImageTheT1LabelsWhenItShowsAnotherPartOfTheSpin
 
 // Reads one endplate of the drawn spine with a lesion painted beside it on T1 and T2.
 EndplateReading read_planted(float t1_lesion, float t2_lesion, double depth_mm = 9) {
-    const DrawnSpine spine;
-    // Inferior endplate of L4: the band of marrow just above the L4/L5 disc.
-    const double endplate = spine.body_top(4) + DrawnSpine::kBody;
+    DrawnSpine spine;
+    spine.cortex = 1;
+    // Inferior endplate of L4: the band of marrow just above its cortex and the L4/L5 disc.
+    const double cortex = spine.body_top(4) + DrawnSpine::kBody - spine.cortex;
     auto painter = [&](float value) {
         return [&, value](double x, double y, float normal) {
-            const bool in_lesion = y >= endplate - depth_mm && y < endplate && x >= 76 && x <= 102;
+            const bool in_lesion = y >= cortex - depth_mm && y < cortex && x >= 76 && x <= 102;
             return in_lesion ? value : normal;
         };
     };
@@ -225,8 +252,11 @@ EndplateReading read_planted(float t1_lesion, float t2_lesion, double depth_mm =
     const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
     auto t2_spine = localise_spine(t2_plane, PlaneContrast::Fluid);
     match_fluid_to_t1(t1_plane, t1_spine, t2_plane, t2_spine, true);
-    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, 1.0));
-    const auto t2 = prepare_marrow_plane(t2_plane, vertebrae_from_discs(t2_spine, 1.0));
+    const auto t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
+    auto t2_bodies = vertebrae_from_discs(t2_spine, t2_plane);
+    add_missing_endplates(t2_bodies, t2_plane, t1_bodies, t1_plane);  // one frame of reference
+    const auto t1 = prepare_marrow_plane(t1_plane, t1_bodies);
+    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
     return read_endplate(t1, &t2, false, "L4", EndplateSide::Inferior);
 }
 
@@ -236,10 +266,10 @@ TEST(MarrowTyping, NormalMarrowIsTypeZero) {
     EXPECT_GT(reading.confidence, 0.5);
 }
 
-// Known limit (core/README.md): oedema is dark on T1 like the disc beside it, so the T1 band
-// detector takes the lesion for disc and the T1 and T2 readings no longer meet. Enabled again when
-// the endplate is found by its cortical line instead of the disc's signal.
-TEST(MarrowTyping, DISABLED_OedemaBesideTheDiscIsType1) {
+// Oedema has the disc's own signal on T1 and T2 here: the T1 band takes it in and the T2 image
+// does not find that disc at all. The T1 endplate is found on its cortex, and the T2 reading taken
+// there through patient coordinates.
+TEST(MarrowTyping, OedemaBesideTheDiscIsType1) {
     const auto reading = read_planted(300, 800);  // T1 dark, T2 bright
     EXPECT_EQ(reading.type, ModicType::Type1);
     EXPECT_GT(reading.extent_fraction, 0.6);
@@ -251,9 +281,10 @@ TEST(MarrowTyping, FatIsType2) {
     EXPECT_EQ(read_planted(950, 600).type, ModicType::Type2);  // T1 bright, T2 iso to bright
 }
 
-// Same known limit as type 1: sclerosis is dark on T1 like the disc, and the T1 band takes it in.
-// This test passed only while the detector found that band tilted 18 degrees off the drawn disc;
-// with the tilt refined, the reading lands past the lesion. Enabled again with the type 1 test.
+// Known limit (core/README.md): sclerosis darker than the disc on T1 and T2 draws the band's centre
+// into it; the search for the disc's two cortices, which spans the band's edges and 2 mm beyond,
+// then misses the far one and keeps the band's edge, past the lesion. Wider searches paired the
+// cortex with dark lines in the marrow on the phantoms.
 TEST(MarrowTyping, DISABLED_SclerosisIsType3) {
     EXPECT_EQ(read_planted(200, 180).type, ModicType::Type3);  // T1 and T2 dark
 }
@@ -269,8 +300,8 @@ TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
     const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
     auto t2_spine = localise_spine(t2_plane, PlaneContrast::Fluid);
     match_fluid_to_t1(t1_plane, t1_spine, t2_plane, t2_spine, true);
-    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, 1.0));
-    const auto t2 = prepare_marrow_plane(t2_plane, vertebrae_from_discs(t2_spine, 1.0));
+    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, t1_plane));
+    const auto t2 = prepare_marrow_plane(t2_plane, vertebrae_from_discs(t2_spine, t2_plane));
     for (auto side : {EndplateSide::Superior, EndplateSide::Inferior})
         EXPECT_EQ(read_endplate(t1, &t2, false, "L3", side).type, ModicType::None);
 }

@@ -11,37 +11,28 @@
 namespace modic::core {
 namespace {
 
-// The band of marrow read beside an endplate: 31 columns 1 mm apart across its central 30 mm,
-// 20 rows reaching half the body height inward, starting past the cortical endplate.
-constexpr int kColumns = 31;
-constexpr double kColumnStepMm = 1.0;
+// The band of marrow read beside an endplate: one column at each position along it where its
+// cortex was sought (1 mm apart across its central 30 mm), 20 rows reaching half the body height
+// inward, starting past the cortex.
+constexpr int kColumns = kEndplatePositions;
+constexpr double kColumnStepMm = kEndplatePositionStepMm;
 constexpr int kRows = 20;
 constexpr double kReachFraction = 0.5;
-constexpr double kCortexMm = 1.5;
+constexpr double kCortexMm = 1.5;  // from the cortex's darkest line to the first row
+// The images are smoothed this much (Gaussian sigma, mm) against noise; more would spread the
+// cortex's dark line over the shallow changes beside it.
+constexpr double kSmoothingMm = 0.8;
 // Signal, relative to the patient's normal marrow, that counts as bright or dark.
 constexpr double kT1Bright = 1.1, kT1Dark = 0.65;
 constexpr double kFluidBright = 1.3, kFluidDark = 0.6;
 // A change touches the endplate over at least this share of it and reaches this deep.
-constexpr double kMinExtent = 0.25, kMinDepth = 0.12;
+constexpr double kMinExtent = 0.25, kMinDepth = 0.08;
 constexpr int kStartRows = 3;  // a lesion column must begin within this many rows of the endplate
-
-double sample(const PlaneImage& image, double x, double y) {
-    const auto size = image.GetLargestPossibleRegion().GetSize();
-    const long x0 = long(std::floor(x)), y0 = long(std::floor(y));
-    if (x0 < 0 || y0 < 0 || x0 + 1 >= long(size[0]) || y0 + 1 >= long(size[1])) return 0;
-    const double fx = x - x0, fy = y - y0;
-    auto at = [&](long px, long py) { return double(image.GetPixel({{px, py}})); };
-    return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
-           fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
-}
 
 // Plane position of grid cell (column, row) beside an endplate.
 std::array<double, 2> cell_position(const EndplateLine& line, double height_mm, double pixel_mm,
                                     int column, int row) {
-    const double s = (column - (kColumns - 1) / 2.0) * kColumnStepMm / pixel_mm;
-    const double t = (kCortexMm + (row + 0.5) / kRows * kReachFraction * height_mm) / pixel_mm;
-    return {line.centre[0] + s * line.along[0] + t * line.inward[0],
-            line.centre[1] + s * line.along[1] + t * line.inward[1]};
+    return line.at(column, kCortexMm + (row + 0.5) / kRows * kReachFraction * height_mm, pixel_mm);
 }
 
 using Grid = std::array<std::array<double, kRows>, kColumns>;
@@ -69,7 +60,7 @@ std::optional<Grid> relative_signal(const MarrowPlane& marrow, const std::string
     for (int c = 0; c < kColumns; ++c)
         for (int r = 0; r < kRows; ++r) {
             const auto p = cell_position(*line, body.height_mm, marrow.plane->pixel_mm, c, r);
-            grid[c][r] = sample(*marrow.smoothed, p[0], p[1]) / reference;
+            grid[c][r] = sample_bilinear(*marrow.smoothed, p[0], p[1]) / reference;
         }
     return grid;
 }
@@ -138,7 +129,7 @@ MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
     marrow.plane = &plane;
     auto filter = itk::SmoothingRecursiveGaussianImageFilter<PlaneImage, PlaneImage>::New();
     filter->SetInput(plane.image);
-    filter->SetSigma(1.5);
+    filter->SetSigma(kSmoothingMm);
     filter->Update();
     marrow.smoothed = filter->GetOutput();
     marrow.bodies = std::move(bodies);
@@ -152,7 +143,7 @@ MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
             for (double u = 0.35; u <= 0.65; u += 0.05) {
                 const auto& top = *body.superior;
                 const double t = u * body.height_mm;
-                values.push_back(sample(*marrow.smoothed,
+                values.push_back(sample_bilinear(*marrow.smoothed,
                                         top.centre[0] + (s * top.along[0] + t * top.inward[0]) / plane.pixel_mm,
                                         top.centre[1] + (s * top.along[1] + t * top.inward[1]) / plane.pixel_mm));
             }

@@ -39,6 +39,15 @@ PointMm SagittalPlane::to_patient(double x, double y) const {
     return point;
 }
 
+std::array<double, 2> SagittalPlane::from_patient(const PointMm& point) const {
+    double x = 0, y = 0;
+    for (int i = 0; i < 3; ++i) {
+        x += (point[i] - origin[i]) * posterior[i];
+        y += (point[i] - origin[i]) * inferior[i];
+    }
+    return {x / pixel_mm, y / pixel_mm};
+}
+
 PixelPoint SagittalPlane::to_source_pixel(double x, double y) const {
     const auto patient = to_patient(x, y);
     Volume::PointType point;
@@ -117,6 +126,16 @@ SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double p
             plane.inside->SetPixel(pixel, covered ? 1.f : 0.f);
         }
     return plane;
+}
+
+double sample_bilinear(const PlaneImage& image, double x, double y) {
+    const auto size = image.GetLargestPossibleRegion().GetSize();
+    const long x0 = long(std::floor(x)), y0 = long(std::floor(y));
+    if (x0 < 0 || y0 < 0 || x0 + 1 >= long(size[0]) || y0 + 1 >= long(size[1])) return 0;
+    const double fx = x - x0, fy = y - y0;
+    auto at = [&](long px, long py) { return double(image.GetPixel({{px, py}})); };
+    return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
+           fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
 }
 
 }  // namespace modic::core

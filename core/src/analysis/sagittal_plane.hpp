@@ -28,9 +28,14 @@ struct SagittalPlane {
 
     // Patient coordinates (LPS, mm) of the plane point (x, y) given in plane pixels.
     PointMm to_patient(double x, double y) const;
+    // The plane point (x, y), in plane pixels, nearest the patient position (its projection).
+    std::array<double, 2> from_patient(const PointMm& point) const;
     // (column, row) of the plane point in the source slice's pixel grid.
     PixelPoint to_source_pixel(double x, double y) const;
 };
+
+// Bilinear value of the image at plane point (x, y) in pixels; 0 outside it.
+double sample_bilinear(const PlaneImage& image, double x, double y);
 
 // Resamples slice k of the series. Pixels outside the slice are 0 and marked in `inside`.
 SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double pixel_mm = 1.0);

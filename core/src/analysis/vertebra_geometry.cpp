@@ -12,18 +12,100 @@ namespace {
 // Lumbar bodies are about 27 mm tall; used only when no complete body was found on the plane.
 constexpr double kTypicalBodyHeightMm = 27.0;
 
-// The endplate of the body below the disc (its superior endplate).
-EndplateLine endplate_below(const Disc& disc, double pixel_mm) {
-    const auto a = disc.along(), n = disc.normal();
-    const double offset = disc.lower_edge / pixel_mm;
-    return {{disc.x + offset * n[0], disc.y + offset * n[1]}, a, n};
+// A disc's two cortices are sought across it, from this far beyond the band's edges, in steps of
+// kCortexSearchStepMm, each sample the mean of three 1 mm apart along the disc.
+constexpr double kCortexBeyondEdgeMm = 2.0;
+constexpr double kCortexSearchStepMm = 0.5;
+// The two cortices are dark lines at least this far apart, and the disc between them is brighter
+// than both: each at most kCortexDipFactor of the disc's brightest signal.
+constexpr double kMinCortexSeparationMm = 2.5;
+constexpr double kCortexDipFactor = 0.8;
+// At least this share of the positions must show both cortices, else the band's edges are kept.
+constexpr double kMinCortexShare = 0.5;
+// Each position's cortex is the median of its found neighbours within this many positions.
+constexpr int kSurfaceSmoothing = 2;
+
+double position_mm(int position) {
+    return (position - (kEndplatePositions - 1) / 2.0) * kEndplatePositionStepMm;
 }
 
-// The endplate of the body above the disc (its inferior endplate).
-EndplateLine endplate_above(const Disc& disc, double pixel_mm) {
+// Offsets of a disc's upper and lower cortex from its centre along its normal, in mm, at one
+// position along it; NaN where the plane shows no pair of dark lines with disc between them.
+struct CortexPair {
+    double upper = std::nan(""), lower = std::nan("");
+};
+
+CortexPair cortices_at(const PlaneImage& image, const Disc& disc, int position, double pixel_mm) {
     const auto a = disc.along(), n = disc.normal();
-    const double offset = disc.upper_edge / pixel_mm;
-    return {{disc.x - offset * n[0], disc.y - offset * n[1]}, a, {-n[0], -n[1]}};
+    const double from = -disc.upper_edge - kCortexBeyondEdgeMm, to = disc.lower_edge + kCortexBeyondEdgeMm;
+    std::vector<double> profile;
+    for (double t = from; t <= to; t += kCortexSearchStepMm) {
+        double sum = 0;
+        for (double across : {-1.0, 0.0, 1.0}) {
+            const double s = (position_mm(position) + across) / pixel_mm;
+            sum += sample_bilinear(image, disc.x + s * a[0] + t / pixel_mm * n[0],
+                                   disc.y + s * a[1] + t / pixel_mm * n[1]);
+        }
+        profile.push_back(sum / 3);
+    }
+    std::vector<std::size_t> minima;
+    for (std::size_t i = 1; i + 1 < profile.size(); ++i)
+        if (profile[i] > 0 && profile[i] <= profile[i - 1] && profile[i] <= profile[i + 1]) minima.push_back(i);
+
+    // The pair whose darker line is darkest against the disc between them.
+    const auto min_gap = std::size_t(std::ceil(kMinCortexSeparationMm / kCortexSearchStepMm));
+    std::size_t best_up = 0, best_down = 0;
+    double best_dip = 0;
+    for (std::size_t i = 0; i < minima.size(); ++i)
+        for (std::size_t j = i + 1; j < minima.size(); ++j) {
+            const std::size_t up = minima[i], down = minima[j];
+            if (down - up < min_gap) continue;
+            const double disc_brightest = *std::max_element(profile.begin() + long(up), profile.begin() + long(down));
+            const double darker_line = std::max(profile[up], profile[down]);
+            if (darker_line > kCortexDipFactor * disc_brightest) continue;
+            const double dip = disc_brightest - darker_line;
+            if (dip > best_dip) best_dip = dip, best_up = up, best_down = down;
+        }
+    if (best_dip <= 0) return {};
+    return {from + double(best_up) * kCortexSearchStepMm, from + double(best_down) * kCortexSearchStepMm};
+}
+
+// An endplate through the median of its cortex offsets (from the disc centre, along `inward`),
+// each position keeping its own offset (the median of its neighbours', so that noise does not
+// make steps); or at the band's edge when too few positions showed the cortex.
+EndplateLine endplate_line(const Disc& disc, const std::array<double, kEndplatePositions>& cortex,
+                           double band_edge_mm, double inward_sign, double pixel_mm) {
+    const auto a = disc.along(), n = disc.normal();
+    EndplateLine line;
+    line.along = a;
+    line.inward = {inward_sign * n[0], inward_sign * n[1]};
+    std::vector<double> found;
+    for (double offset : cortex)
+        if (!std::isnan(offset)) found.push_back(offset);
+    double middle = band_edge_mm;
+    if (double(found.size()) >= kMinCortexShare * kEndplatePositions) {
+        middle = median(found);
+        for (int p = 0; p < kEndplatePositions; ++p) {
+            std::vector<double> near;
+            for (int q = std::max(0, p - kSurfaceSmoothing); q <= std::min(kEndplatePositions - 1, p + kSurfaceSmoothing); ++q)
+                if (!std::isnan(cortex[q])) near.push_back(cortex[q]);
+            line.surface_mm[p] = (near.empty() ? middle : median(near)) - middle;
+        }
+    }
+    line.centre = {disc.x + middle / pixel_mm * line.inward[0], disc.y + middle / pixel_mm * line.inward[1]};
+    return line;
+}
+
+// The inferior endplate of the body above the disc and the superior endplate of the one below.
+std::pair<EndplateLine, EndplateLine> endplates_of_disc(const Disc& disc, const SagittalPlane& plane) {
+    std::array<double, kEndplatePositions> upper{}, lower{};
+    for (int p = 0; p < kEndplatePositions; ++p) {
+        const auto pair = cortices_at(*plane.image, disc, p, plane.pixel_mm);
+        upper[p] = -pair.upper;  // distances from the centre toward the body above
+        lower[p] = pair.lower;
+    }
+    return {endplate_line(disc, upper, disc.upper_edge, -1.0, plane.pixel_mm),
+            endplate_line(disc, lower, disc.lower_edge, 1.0, plane.pixel_mm)};
 }
 
 double distance(const std::array<double, 2>& a, const std::array<double, 2>& b) {
@@ -32,21 +114,28 @@ double distance(const std::array<double, 2>& a, const std::array<double, 2>& b) 
 
 }  // namespace
 
+std::array<double, 2> EndplateLine::at(int position, double inward_mm, double pixel_mm) const {
+    const double s = position_mm(position) / pixel_mm;
+    const double t = (surface_mm[position] + inward_mm) / pixel_mm;
+    return {centre[0] + s * along[0] + t * inward[0], centre[1] + s * along[1] + t * inward[1]};
+}
+
 std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
-                                                             double pixel_mm) {
+                                                             const SagittalPlane& plane) {
     std::map<std::string, VertebraGeometry> bodies;
     for (const auto& disc : spine.discs) {
         const auto [above, below] = vertebrae_of_disc(disc.label);
+        const auto [inferior, superior] = endplates_of_disc(disc, plane);
         bodies[above].label = above;
-        bodies[above].inferior = endplate_above(disc, pixel_mm);
+        bodies[above].inferior = inferior;
         bodies[below].label = below;
-        bodies[below].superior = endplate_below(disc, pixel_mm);
+        bodies[below].superior = superior;
     }
 
     std::vector<double> heights;
     for (auto& [label, body] : bodies)
         if (body.superior && body.inferior) {
-            body.height_mm = distance(body.superior->centre, body.inferior->centre) * pixel_mm;
+            body.height_mm = distance(body.superior->centre, body.inferior->centre) * plane.pixel_mm;
             heights.push_back(body.height_mm);
         }
     double typical = kTypicalBodyHeightMm;
@@ -61,10 +150,51 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
         // One endplate seen: the centre lies half a typical body height inward from it.
         body.height_mm = typical;
         const EndplateLine& seen = body.superior ? *body.superior : *body.inferior;
-        const double half = typical / 2 / pixel_mm;
+        const double half = typical / 2 / plane.pixel_mm;
         body.centre = {seen.centre[0] + half * seen.inward[0], seen.centre[1] + half * seen.inward[1]};
     }
     return bodies;
+}
+
+namespace {
+
+// A point of one plane in another's pixels.
+std::array<double, 2> map_point(const std::array<double, 2>& point, const SagittalPlane& from,
+                                const SagittalPlane& to) {
+    return to.from_patient(from.to_patient(point[0], point[1]));
+}
+
+// A unit direction of one plane in another's.
+std::array<double, 2> map_direction(const std::array<double, 2>& direction, const SagittalPlane& from,
+                                    const SagittalPlane& to) {
+    const auto origin = map_point({0, 0}, from, to), tip = map_point(direction, from, to);
+    const double dx = tip[0] - origin[0], dy = tip[1] - origin[1], length = std::hypot(dx, dy);
+    return length > 0 ? std::array<double, 2>{dx / length, dy / length} : direction;
+}
+
+EndplateLine map_endplate(const EndplateLine& line, const SagittalPlane& from, const SagittalPlane& to) {
+    EndplateLine mapped = line;  // the cortex offsets are in millimetres: they carry over
+    mapped.centre = map_point(line.centre, from, to);
+    mapped.along = map_direction(line.along, from, to);
+    mapped.inward = map_direction(line.inward, from, to);
+    return mapped;
+}
+
+}  // namespace
+
+void add_missing_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
+                           const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1) {
+    for (const auto& [label, t1_body] : t1_bodies) {
+        const bool known = fluid_bodies.count(label) > 0;
+        auto& body = fluid_bodies[label];
+        if (!known) {
+            body.label = label;
+            body.height_mm = t1_body.height_mm;
+            body.centre = map_point(t1_body.centre, t1, fluid);
+        }
+        if (!body.superior && t1_body.superior) body.superior = map_endplate(*t1_body.superior, t1, fluid);
+        if (!body.inferior && t1_body.inferior) body.inferior = map_endplate(*t1_body.inferior, t1, fluid);
+    }
 }
 
 }  // namespace modic::core

@@ -10,11 +10,22 @@
 
 namespace modic::core {
 
-// One endplate on a plane: a line segment and the direction into the body's marrow.
+// Positions along an endplate at which its cortex is found: every millimetre across its central
+// 30 mm, from the front (index 0) to the back.
+constexpr int kEndplatePositions = 31;
+constexpr double kEndplatePositionStepMm = 1.0;
+
+// One endplate on a plane: a straight line through its cortex and, position by position along it,
+// how far the cortex lies from that line (endplates are concave, and a change beside the disc
+// must not move the endplate).
 struct EndplateLine {
     std::array<double, 2> centre{};  // plane pixels
     std::array<double, 2> along{};  // unit, anterior -> posterior
     std::array<double, 2> inward{};  // unit, from the endplate into the body
+    std::array<double, kEndplatePositions> surface_mm{};  // cortex offset along `inward`
+
+    // Plane position `along_mm` along the endplate and `inward_mm` into the body past its cortex.
+    std::array<double, 2> at(int position, double inward_mm, double pixel_mm) const;
 };
 
 struct VertebraGeometry {
@@ -26,7 +37,15 @@ struct VertebraGeometry {
 
 // Bodies keyed by label ("L1" ... "S1", and thoracic ones above). A body between two found discs
 // has both endplates; the one above the top disc and the one below the bottom disc have one.
+// Each endplate is placed on its cortex, the dark line between disc and marrow, where the plane
+// shows one; else on the band's edge.
 std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
-                                                             double pixel_mm);
+                                                             const SagittalPlane& plane);
+
+// Endplates the fluid-sensitive image did not show, taken from T1 through patient coordinates
+// (the two series must share a frame of reference). Oedema has a healthy disc's signal on T2, so
+// the fluid image may take a disc and the oedema beside it for one band and miss that disc.
+void add_missing_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
+                           const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1);
 
 }  // namespace modic::core
