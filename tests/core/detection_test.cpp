@@ -233,20 +233,25 @@ TEST(ChainMatching, GivesTheFluidImageTheT1LabelsWhenItShowsAnotherPartOfTheSpin
     }
 }
 
+// A lesion's signal on T1 and on T2 at column x of the drawn image; 0 leaves the marrow as drawn.
+struct PlantedSignal {
+    std::function<float(double x)> t1, t2;
+};
+
 // Reads one endplate of the drawn spine with a lesion painted beside it on T1 and T2.
-EndplateReading read_planted(float t1_lesion, float t2_lesion, double depth_mm = 9) {
+EndplateReading read_planted(const PlantedSignal& lesion, double depth_mm = 9) {
     DrawnSpine spine;
     spine.cortex = 1;
     // Inferior endplate of L4: the band of marrow just above its cortex and the L4/L5 disc.
     const double cortex = spine.body_top(4) + DrawnSpine::kBody - spine.cortex;
-    auto painter = [&](float value) {
-        return [&, value](double x, double y, float normal) {
+    auto painter = [&](const std::function<float(double)>& value_at) {
+        return [&, value_at](double x, double y, float normal) {
             const bool in_lesion = y >= cortex - depth_mm && y < cortex && x >= 76 && x <= 102;
-            return in_lesion ? value : normal;
+            return in_lesion && value_at(x) > 0 ? value_at(x) : normal;
         };
     };
-    const auto t1_series = draw(spine, kT1, "t1", t1_lesion > 0 ? Painter(painter(t1_lesion)) : Painter());
-    const auto t2_series = draw(spine, kT2, "t2", t2_lesion > 0 ? Painter(painter(t2_lesion)) : Painter());
+    const auto t1_series = draw(spine, kT1, "t1", painter(lesion.t1));
+    const auto t2_series = draw(spine, kT2, "t2", painter(lesion.t2));
     const auto t1_plane = extract_plane(t1_series, 0);
     const auto t2_plane = extract_plane(t2_series, 0);
     const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
@@ -258,6 +263,10 @@ EndplateReading read_planted(float t1_lesion, float t2_lesion, double depth_mm =
     const auto t1 = prepare_marrow_plane(t1_plane, t1_bodies);
     const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
     return read_endplate(t1, &t2, false, "L4", EndplateSide::Inferior);
+}
+
+EndplateReading read_planted(float t1_lesion, float t2_lesion, double depth_mm = 9) {
+    return read_planted({[=](double) { return t1_lesion; }, [=](double) { return t2_lesion; }}, depth_mm);
 }
 
 TEST(MarrowTyping, NormalMarrowIsTypeZero) {
@@ -275,6 +284,18 @@ TEST(MarrowTyping, OedemaBesideTheDiscIsType1) {
     EXPECT_GT(reading.extent_fraction, 0.6);
     EXPECT_NEAR(reading.depth_fraction, 9.0 / DrawnSpine::kBody, 0.12);
     EXPECT_FALSE(reading.outline.empty());
+}
+
+// Oedema beside fat, each 7 mm along the endplate: neither part alone covers a quarter of the
+// endplate's central 30 mm, together they do.
+TEST(MarrowTyping, OedemaBesideFatIsType1_2) {
+    auto signal = [](double x, float oedema, float fat) {
+        return x >= 80 && x < 87 ? oedema : x >= 87 && x < 94 ? fat : 0.0f;
+    };
+    const auto reading = read_planted({[&](double x) { return signal(x, 300, 950); },
+                                       [&](double x) { return signal(x, 800, 600); }});
+    EXPECT_EQ(reading.type, ModicType::Type1_2);
+    EXPECT_NEAR(reading.extent_fraction, 14.0 / 31, 0.1);
 }
 
 TEST(MarrowTyping, FatIsType2) {

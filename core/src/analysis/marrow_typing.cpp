@@ -27,6 +27,8 @@ constexpr double kT1Bright = 1.1, kT1Dark = 0.65;
 constexpr double kFluidBright = 1.3, kFluidDark = 0.6;
 // A change touches the endplate over at least this share of it and reaches this deep.
 constexpr double kMinExtent = 0.25, kMinDepth = 0.08;
+// Each part of a mixed change covers at least this share of the endplate.
+constexpr double kMinMixedPartExtent = 0.1;
 constexpr int kStartRows = 3;  // a lesion column must begin within this many rows of the endplate
 
 // Plane position of grid cell (column, row) beside an endplate.
@@ -166,25 +168,32 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     auto fluid_bright = [&](int c, int r) { return (*fluid_grid)[c][r] > kFluidBright; };
     auto fluid_dark = [&](int c, int r) { return (*fluid_grid)[c][r] < kFluidDark; };
 
-    Lesion type1, type2, type3;
-    if (fluid_grid) {
-        type1 = lesion_from_endplate([&](int c, int r) { return t1_dark(c, r) && fluid_bright(c, r); });
-        // Fat is bright on T2 but suppressed on STIR.
-        type2 = lesion_from_endplate([&](int c, int r) {
-            return t1_bright(c, r) && (fluid_is_stir ? !fluid_bright(c, r) : !fluid_dark(c, r));
-        });
-        type3 = lesion_from_endplate([&](int c, int r) {
-            return t1_dark(c, r) && (fluid_is_stir ? !fluid_bright(c, r) : fluid_dark(c, r));
-        });
-    } else {
-        type2 = lesion_from_endplate(t1_bright);
-    }
-
+    auto is_type1 = [&](int c, int r) { return fluid_grid && t1_dark(c, r) && fluid_bright(c, r); };
+    // Fat is bright on T2 but suppressed on STIR.
+    auto is_type2 = [&](int c, int r) {
+        if (!fluid_grid) return t1_bright(c, r);
+        return t1_bright(c, r) && (fluid_is_stir ? !fluid_bright(c, r) : !fluid_dark(c, r));
+    };
+    auto is_type3 = [&](int c, int r) {
+        return fluid_grid && t1_dark(c, r) && (fluid_is_stir ? !fluid_bright(c, r) : fluid_dark(c, r));
+    };
+    Lesion type1 = lesion_from_endplate(is_type1), type2 = lesion_from_endplate(is_type2),
+           type3 = lesion_from_endplate(is_type3);
+    // Oedema and fat together (type 1/2) are one change whose parts alternate along the endplate:
+    // together they pass the presence rule, and each part covers some of it. (Sclerosis with fat,
+    // 2/3, must show both parts in full: on real images the dark cortex and a dark disc beside
+    // fat read as a small "sclerotic" part, and type 2 would be read 2/3 at a third of its levels
+    // on spider-dev.)
+    const Lesion oedema_or_fat = lesion_from_endplate([&](int c, int r) { return is_type1(c, r) || is_type2(c, r); });
     const bool has1 = is_present(type1), has2 = is_present(type2), has3 = is_present(type3);
+    const bool mixed_1_2 = is_present(oedema_or_fat) && (has1 || !has3) &&  // full sclerosis outweighs a small oedema part
+                           type1.extent >= kMinMixedPartExtent && type1.depth >= kMinDepth &&
+                           type2.extent >= kMinMixedPartExtent && type2.depth >= kMinDepth;
+
     const Lesion* shown = nullptr;
-    if (has1 && has2) {
+    if (mixed_1_2) {
         reading.type = ModicType::Type1_2;
-        shown = type1.area_cells > type2.area_cells ? &type1 : &type2;
+        shown = &oedema_or_fat;
     } else if (has2 && has3) {
         reading.type = ModicType::Type2_3;
         shown = type2.area_cells > type3.area_cells ? &type2 : &type3;
