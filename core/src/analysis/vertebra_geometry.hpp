@@ -24,7 +24,7 @@ struct EndplateLine {
     std::array<double, 2> inward{};  // unit, from the endplate into the body
     std::array<double, kEndplatePositions> surface_mm{};  // cortex offset along `inward`
 
-    // Plane position `along_mm` along the endplate and `inward_mm` into the body past its cortex.
+    // The plane point at `position` along the endplate, `inward_mm` into the body past its cortex.
     std::array<double, 2> at(int position, double inward_mm, double pixel_mm) const;
 };
 
