@@ -34,6 +34,7 @@ struct DrawnSpine {
     static constexpr double kTop = 20, kBody = 26, kDisc = 9;
     double shift_y = 0;  // moves the whole spine toward the feet
     double cortex = 0;  // thickness of each endplate's cortex, mm
+    int rows = kHeight;  // rows of the image: fewer for a field of view that ends higher
 
     // Whether column x lies between the bodies' anterior and posterior walls.
     static bool in_column(double x) { return x >= kBodyLeft && x <= kBodyRight; }
@@ -53,7 +54,7 @@ SeriesVolume draw(const DrawnSpine& spine, const Contrast& contrast, const std::
     series.sop_instance_uids = {"1.2.3." + role + ".1"};
     series.slice_thickness_mm = 4.0;
     series.image = Volume::New();
-    Volume::SizeType size{{DrawnSpine::kWidth, DrawnSpine::kHeight, 1}};
+    Volume::SizeType size{{DrawnSpine::kWidth, Volume::SizeValueType(spine.rows), 1}};
     series.image->SetRegions(size);
     series.image->Allocate();
     Volume::SpacingType spacing;
@@ -71,7 +72,7 @@ SeriesVolume draw(const DrawnSpine& spine, const Contrast& contrast, const std::
     origin[0] = 0, origin[1] = -110, origin[2] = 165;
     series.image->SetOrigin(origin);
 
-    for (int y = 0; y < DrawnSpine::kHeight; ++y)
+    for (int y = 0; y < spine.rows; ++y)
         for (int x = 0; x < DrawnSpine::kWidth; ++x) {
             float value = x < 15 || x > 205 ? contrast.fat : contrast.muscle;
             if (x >= DrawnSpine::kBodyRight + 2 && x <= DrawnSpine::kBodyRight + 16) value = contrast.csf;
@@ -210,6 +211,31 @@ TEST(VertebraGeometry, EndplatesLieOnTheirCortex) {
             EXPECT_NEAR(l3.inferior->at(position, 0, plane.pixel_mm)[1], bottom_cortex, 1.0) << position;
         }
     }
+}
+
+// A fluid image of the same frame of reference that ends in the middle of L4 is not given T1's
+// endplates below: it would read the zeros outside it as dark marrow.
+TEST(VertebraGeometry, AFluidImageIsGivenOnlyTheEndplatesItShows) {
+    DrawnSpine t1_spine;
+    t1_spine.cortex = 1;
+    DrawnSpine fluid_spine = t1_spine;
+    fluid_spine.rows = int(t1_spine.body_top(4) + DrawnSpine::kBody / 2);
+    const auto t1_plane = extract_plane(draw(t1_spine, kT1, "t1"), 0);
+    const auto fluid_plane = extract_plane(draw(fluid_spine, kT2, "t2"), 0);
+    const auto t1 = localise_spine(t1_plane, PlaneContrast::T1);
+    auto fluid = localise_spine(fluid_plane, PlaneContrast::Fluid);
+    match_fluid_to_t1(t1_plane, t1, fluid_plane, fluid, true);
+    const auto t1_bodies = vertebrae_from_discs(t1, t1_plane);
+    auto fluid_bodies = vertebrae_from_discs(fluid, fluid_plane);
+    ASSERT_TRUE(t1_bodies.count("L4") && t1_bodies.at("L4").inferior);
+    ASSERT_TRUE(fluid_bodies.count("L4") && fluid_bodies.at("L4").superior);
+    EXPECT_FALSE(fluid_bodies.at("L4").inferior.has_value());
+
+    add_missing_endplates(fluid_bodies, fluid_plane, t1_bodies, t1_plane);
+    EXPECT_FALSE(fluid_bodies.at("L4").inferior.has_value());
+    EXPECT_FALSE(fluid_bodies.count("L5") > 0);
+    ASSERT_TRUE(fluid_bodies.count("L3"));
+    EXPECT_TRUE(fluid_bodies.at("L3").superior && fluid_bodies.at("L3").inferior);
 }
 
 TEST(ChainMatching, GivesTheFluidImageTheT1LabelsWhenItShowsAnotherPartOfTheSpine) {

@@ -184,16 +184,33 @@ EndplateLine map_endplate(const EndplateLine& line, const SagittalPlane& from, c
 
 void add_missing_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
                            const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1) {
+    // Only where the fluid image covers the marrow read beside the endplate: outside it the plane
+    // is 0, which would read as dark marrow.
+    auto covered = [&](const EndplateLine& line, double height_mm) {
+        for (int position : {0, kEndplatePositions / 2, kEndplatePositions - 1})
+            for (double depth : {0.0, height_mm / 2}) {
+                const auto point = line.at(position, depth, fluid.pixel_mm);
+                if (sample_bilinear(*fluid.inside, point[0], point[1]) < 1.0) return false;
+            }
+        return true;
+    };
     for (const auto& [label, t1_body] : t1_bodies) {
-        const bool known = fluid_bodies.count(label) > 0;
-        auto& body = fluid_bodies[label];
-        if (!known) {
+        const auto found = fluid_bodies.find(label);
+        VertebraGeometry body = found != fluid_bodies.end() ? found->second : VertebraGeometry{};
+        if (found == fluid_bodies.end()) {
             body.label = label;
             body.height_mm = t1_body.height_mm;
             body.centre = map_point(t1_body.centre, t1, fluid);
         }
-        if (!body.superior && t1_body.superior) body.superior = map_endplate(*t1_body.superior, t1, fluid);
-        if (!body.inferior && t1_body.inferior) body.inferior = map_endplate(*t1_body.inferior, t1, fluid);
+        bool added = false;
+        for (auto [mine, theirs] : {std::pair{&body.superior, &t1_body.superior}, std::pair{&body.inferior, &t1_body.inferior}}) {
+            if (*mine || !*theirs) continue;
+            const auto mapped = map_endplate(**theirs, t1, fluid);
+            if (!covered(mapped, body.height_mm)) continue;
+            *mine = mapped;
+            added = true;
+        }
+        if (added) fluid_bodies[label] = body;
     }
 }
 

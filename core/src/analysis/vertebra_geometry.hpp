@@ -43,7 +43,8 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
                                                              const SagittalPlane& plane);
 
 // Endplates the fluid-sensitive image did not show, taken from T1 through patient coordinates
-// (the two series must share a frame of reference). Oedema has a healthy disc's signal on T2, so
+// (the two series must share a frame of reference), where the fluid image covers the endplate and
+// the marrow beside it. Oedema has a healthy disc's signal on T2, so
 // the fluid image may take a disc and the oedema beside it for one band and miss that disc.
 void add_missing_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
                            const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1);
