@@ -73,7 +73,7 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
     auto fluid_bodies = fluid_spine.failure.empty() ? vertebrae_from_discs(fluid_spine, fluid_plane)
                                                     : std::map<std::string, VertebraGeometry>{};
     if (t1.frame_of_reference_uid == fluid.frame_of_reference_uid)
-        add_missing_endplates(fluid_bodies, fluid_plane, t1_bodies, t1_plane);
+        adopt_t1_endplates(fluid_bodies, fluid_plane, t1_bodies, t1_plane);
     const auto t1_marrow = prepare_marrow_plane(t1_plane, t1_bodies);
     const auto fluid_marrow = prepare_marrow_plane(fluid_plane, std::move(fluid_bodies));
     findings.timing_ms.localise = milliseconds_since(localise_start);

@@ -83,7 +83,8 @@ EndplateLine endplate_line(const Disc& disc, const std::array<double, kEndplateP
     for (double offset : cortex)
         if (!std::isnan(offset)) found.push_back(offset);
     double middle = band_edge_mm;
-    if (double(found.size()) >= kMinCortexShare * kEndplatePositions) {
+    line.on_cortex = double(found.size()) >= kMinCortexShare * kEndplatePositions;
+    if (line.on_cortex) {
         middle = median(found);
         for (int p = 0; p < kEndplatePositions; ++p) {
             std::vector<double> near;
@@ -182,8 +183,8 @@ EndplateLine map_endplate(const EndplateLine& line, const SagittalPlane& from, c
 
 }  // namespace
 
-void add_missing_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
-                           const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1) {
+void adopt_t1_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
+                        const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1) {
     // Only where the fluid image covers the marrow read beside the endplate: outside it the plane
     // is 0, which would read as dark marrow.
     auto covered = [&](const EndplateLine& line, double height_mm) {
@@ -202,15 +203,16 @@ void add_missing_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies
             body.height_mm = t1_body.height_mm;
             body.centre = map_point(t1_body.centre, t1, fluid);
         }
-        bool added = false;
+        bool adopted = false;
         for (auto [mine, theirs] : {std::pair{&body.superior, &t1_body.superior}, std::pair{&body.inferior, &t1_body.inferior}}) {
-            if (*mine || !*theirs) continue;
+            const bool wanted = !*mine || (!(*mine)->on_cortex && *theirs && (*theirs)->on_cortex);
+            if (!*theirs || !wanted) continue;
             const auto mapped = map_endplate(**theirs, t1, fluid);
             if (!covered(mapped, body.height_mm)) continue;
             *mine = mapped;
-            added = true;
+            adopted = true;
         }
-        if (added) fluid_bodies[label] = body;
+        if (adopted) fluid_bodies[label] = body;
     }
 }
 

@@ -23,6 +23,7 @@ struct EndplateLine {
     std::array<double, 2> along{};  // unit, anterior -> posterior
     std::array<double, 2> inward{};  // unit, from the endplate into the body
     std::array<double, kEndplatePositions> surface_mm{};  // cortex offset along `inward`
+    bool on_cortex = false;  // false: the cortex was not seen, the line is the band's edge
 
     // The plane point at `position` along the endplate, `inward_mm` into the body past its cortex.
     std::array<double, 2> at(int position, double inward_mm, double pixel_mm) const;
@@ -42,11 +43,12 @@ struct VertebraGeometry {
 std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
                                                              const SagittalPlane& plane);
 
-// Endplates the fluid-sensitive image did not show, taken from T1 through patient coordinates
-// (the two series must share a frame of reference), where the fluid image covers the endplate and
-// the marrow beside it. Oedema has a healthy disc's signal on T2, so
-// the fluid image may take a disc and the oedema beside it for one band and miss that disc.
-void add_missing_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
-                           const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1);
+// The fluid-sensitive image takes T1's endplate, through patient coordinates, where it found
+// none or none on its cortex and T1 found it on its cortex; only when the two series share a
+// frame of reference, and where the fluid image covers the endplate and the marrow beside it.
+// On T2 oedema has a healthy disc's signal and sclerosis a desiccated disc's, so the fluid image
+// may take the disc and the change beside it for one band, and miss that disc or its cortex.
+void adopt_t1_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
+                        const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1);
 
 }  // namespace modic::core
