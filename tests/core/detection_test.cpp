@@ -347,6 +347,18 @@ TEST(MarrowTyping, SclerosisBesideADesiccatedDiscIsType3) {
     EXPECT_GT(reading.extent_fraction, 0.6);
 }
 
+// Sclerosis over most of the endplate with fat at its back end, 7 mm: too little fat to pass
+// alone, enough to make the change 2/3.
+TEST(MarrowTyping, SclerosisWithSomeFatIsType2_3) {
+    Contrast desiccated = kT2;
+    desiccated.disc = desiccated.cortex = 250;
+    auto signal = [](double x, float sclerosis, float fat) { return x < 96 ? sclerosis : fat; };
+    const auto reading = read_planted({[&](double x) { return signal(x, 380, 950); },
+                                       [&](double x) { return signal(x, 150, 600); }},
+                                      6, desiccated);
+    EXPECT_EQ(reading.type, ModicType::Type2_3);
+}
+
 TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
     const DrawnSpine spine;
     const double centre_y = spine.body_top(3) + DrawnSpine::kBody / 2;  // middle of L3

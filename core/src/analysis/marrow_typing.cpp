@@ -180,10 +180,10 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     Lesion type1 = lesion_from_endplate(is_type1), type2 = lesion_from_endplate(is_type2),
            type3 = lesion_from_endplate(is_type3);
     // Oedema and fat together (type 1/2) are one change whose parts alternate along the endplate:
-    // together they pass the presence rule, and each part covers some of it. (Sclerosis with fat,
-    // 2/3, must show both parts in full: on real images the dark cortex and a dark disc beside
-    // fat read as a small "sclerotic" part, and type 2 would be read 2/3 at a third of its levels
-    // on spider-dev.)
+    // together they pass the presence rule, and each part covers some of it. Sclerosis with fat
+    // (2/3) needs the sclerosis in full and some fat: the reverse, fat in full and a small dark
+    // part, is how the cortex and a dark disc beside fat look on real images (type 2 was read
+    // 2/3 at a third of its levels on spider-dev that way).
     const Lesion oedema_or_fat = lesion_from_endplate([&](int c, int r) { return is_type1(c, r) || is_type2(c, r); });
     const bool has1 = is_present(type1), has2 = is_present(type2), has3 = is_present(type3);
     const bool mixed_1_2 = is_present(oedema_or_fat) && (has1 || !has3) &&  // full sclerosis outweighs a small oedema part
@@ -194,7 +194,7 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     if (mixed_1_2) {
         reading.type = ModicType::Type1_2;
         shown = &oedema_or_fat;
-    } else if (has2 && has3) {
+    } else if (has3 && type2.extent >= kMinMixedPartExtent && type2.depth >= kMinDepth) {
         reading.type = ModicType::Type2_3;
         shown = type2.area_cells > type3.area_cells ? &type2 : &type3;
     } else if (has1 || has3) {
