@@ -31,6 +31,10 @@ constexpr double kMinDiscSpacing = 20.0, kMaxDiscSpacing = 58.0;
 constexpr double kMaxStepOffNormalDegrees = 35.0;
 constexpr double kMaxTiltChangeDegrees = 50.0;
 constexpr double kMinCandidateScore = 0.06;
+// A band is a candidate where no stronger response of a similar tilt (closer than this) lies
+// within 7 mm: a steep lumbosacral disc lies close to the stronger, differently tilted edges of
+// the sacrum and the canal, which must not hide it.
+constexpr double kPeakTiltDegrees = 20.0;
 constexpr std::size_t kMaxCandidates = 80;
 constexpr double kTissueReach = 45.0, kMinTissueSignal = 0.12;
 // Chain repair: a gap this many times the usual spacing hides a missed disc; a missed disc beyond
@@ -247,7 +251,8 @@ std::vector<Disc> disc_candidates(const BandResponse& response, const SagittalPl
             bool is_peak = true;
             for (long dy = -radius; dy <= radius && is_peak; ++dy)
                 for (long dx = -radius; dx <= radius; ++dx)
-                    if (score[(y + dy) * width + x + dx] > value) {
+                    if (score[(y + dy) * width + x + dx] > value &&
+                        std::abs(angle[(y + dy) * width + x + dx] - angle[y * width + x]) < deg(kPeakTiltDegrees)) {
                         is_peak = false;
                         break;
                     }
