@@ -23,6 +23,8 @@ struct Contrast {
 };
 constexpr Contrast kT1{0.0f, 300, 650, 350, 150, 1000, 40};
 constexpr Contrast kT2{0.0f, 200, 450, 800, 1000, 750, 40};
+// T2 beside a desiccated disc, dark on T2, whose cortex the image does not resolve.
+constexpr Contrast kT2DesiccatedDisc{0.0f, 200, 450, 250, 1000, 750, 250};
 
 // A mid-sagittal lumbar spine drawn on a 1 mm grid: anterior left, head up. Bodies T12..L5 are
 // 26 mm tall, discs 9 mm, the sacrum a long block below the L5/S1 disc. The marrow tests draw the
@@ -225,13 +227,14 @@ TEST(VertebraGeometry, AFluidImageIsGivenOnlyTheEndplatesItShows) {
     const auto t1 = localise_spine(t1_plane, PlaneContrast::T1);
     auto fluid = localise_spine(fluid_plane, PlaneContrast::Fluid);
     match_fluid_to_t1(t1_plane, t1, fluid_plane, fluid, true);
-    const auto t1_bodies = vertebrae_from_discs(t1, t1_plane);
-    auto fluid_bodies = vertebrae_from_discs(fluid, fluid_plane);
-    ASSERT_TRUE(t1_bodies.count("L4") && t1_bodies.at("L4").inferior);
-    ASSERT_TRUE(fluid_bodies.count("L4") && fluid_bodies.at("L4").superior);
-    EXPECT_FALSE(fluid_bodies.at("L4").inferior.has_value());
+    const auto own = vertebrae_from_discs(fluid, fluid_plane);
+    ASSERT_TRUE(own.count("L4") && own.at("L4").superior);
+    EXPECT_FALSE(own.at("L4").inferior.has_value());
 
-    adopt_t1_endplates(fluid_bodies, fluid_plane, t1_bodies, t1_plane);
+    const auto both = vertebrae_of_both(t1, t1_plane, fluid, fluid_plane, true);
+    ASSERT_TRUE(both.t1.count("L4") && both.t1.at("L4").inferior);
+    const auto& fluid_bodies = both.fluid;
+    ASSERT_TRUE(fluid_bodies.count("L4"));
     EXPECT_FALSE(fluid_bodies.at("L4").inferior.has_value());
     EXPECT_FALSE(fluid_bodies.count("L5") > 0);
     ASSERT_TRUE(fluid_bodies.count("L3"));
@@ -283,11 +286,9 @@ EndplateReading read_planted(const PlantedSignal& lesion, double depth_mm = 9, c
     const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
     auto t2_spine = localise_spine(t2_plane, PlaneContrast::Fluid);
     match_fluid_to_t1(t1_plane, t1_spine, t2_plane, t2_spine, true);
-    const auto t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
-    auto t2_bodies = vertebrae_from_discs(t2_spine, t2_plane);
-    adopt_t1_endplates(t2_bodies, t2_plane, t1_bodies, t1_plane);  // one frame of reference
-    const auto t1 = prepare_marrow_plane(t1_plane, t1_bodies);
-    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
+    auto bodies = vertebrae_of_both(t1_spine, t1_plane, t2_spine, t2_plane, true);
+    const auto t1 = prepare_marrow_plane(t1_plane, std::move(bodies.t1));
+    const auto t2 = prepare_marrow_plane(t2_plane, std::move(bodies.fluid));
     return read_endplate(t1, &t2, false, "L4", EndplateSide::Inferior);
 }
 
@@ -340,9 +341,8 @@ TEST(MarrowTyping, DISABLED_SclerosisIsType3) {
 // image does not resolve the cortex between them (drawn here without one): the T2 reading is taken
 // at T1's endplate, found on its cortex.
 TEST(MarrowTyping, SclerosisBesideADesiccatedDiscIsType3) {
-    Contrast desiccated = kT2;
-    desiccated.disc = desiccated.cortex = 250;
-    const auto reading = read_planted({[](double) { return 380.0f; }, [](double) { return 150.0f; }}, 6, desiccated);
+    const auto reading =
+        read_planted({[](double) { return 380.0f; }, [](double) { return 150.0f; }}, 6, kT2DesiccatedDisc);
     EXPECT_EQ(reading.type, ModicType::Type3);
     EXPECT_GT(reading.extent_fraction, 0.6);
 }
@@ -350,12 +350,10 @@ TEST(MarrowTyping, SclerosisBesideADesiccatedDiscIsType3) {
 // Sclerosis over most of the endplate with fat at its back end, 7 mm: too little fat to pass
 // alone, enough to make the change 2/3.
 TEST(MarrowTyping, SclerosisWithSomeFatIsType2_3) {
-    Contrast desiccated = kT2;
-    desiccated.disc = desiccated.cortex = 250;
     auto signal = [](double x, float sclerosis, float fat) { return x < 96 ? sclerosis : fat; };
     const auto reading = read_planted({[&](double x) { return signal(x, 380, 950); },
                                        [&](double x) { return signal(x, 150, 600); }},
-                                      6, desiccated);
+                                      6, kT2DesiccatedDisc);
     EXPECT_EQ(reading.type, ModicType::Type2_3);
 }
 
@@ -370,8 +368,9 @@ TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
     const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
     auto t2_spine = localise_spine(t2_plane, PlaneContrast::Fluid);
     match_fluid_to_t1(t1_plane, t1_spine, t2_plane, t2_spine, true);
-    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, t1_plane));
-    const auto t2 = prepare_marrow_plane(t2_plane, vertebrae_from_discs(t2_spine, t2_plane));
+    auto bodies = vertebrae_of_both(t1_spine, t1_plane, t2_spine, t2_plane, true);
+    const auto t1 = prepare_marrow_plane(t1_plane, std::move(bodies.t1));
+    const auto t2 = prepare_marrow_plane(t2_plane, std::move(bodies.fluid));
     for (auto side : {EndplateSide::Superior, EndplateSide::Inferior})
         EXPECT_EQ(read_endplate(t1, &t2, false, "L3", side).type, ModicType::None);
 }

@@ -67,15 +67,11 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
         return;
     }
     auto fluid_spine = localise_spine(fluid_plane, PlaneContrast::Fluid);
-    match_fluid_to_t1(t1_plane, t1_spine, fluid_plane, fluid_spine,
-                      t1.frame_of_reference_uid == fluid.frame_of_reference_uid);
-    const auto t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
-    auto fluid_bodies = fluid_spine.failure.empty() ? vertebrae_from_discs(fluid_spine, fluid_plane)
-                                                    : std::map<std::string, VertebraGeometry>{};
-    if (t1.frame_of_reference_uid == fluid.frame_of_reference_uid)
-        adopt_t1_endplates(fluid_bodies, fluid_plane, t1_bodies, t1_plane);
-    const auto t1_marrow = prepare_marrow_plane(t1_plane, t1_bodies);
-    const auto fluid_marrow = prepare_marrow_plane(fluid_plane, std::move(fluid_bodies));
+    const bool same_frame = t1.frame_of_reference_uid == fluid.frame_of_reference_uid;
+    match_fluid_to_t1(t1_plane, t1_spine, fluid_plane, fluid_spine, same_frame);
+    auto bodies = vertebrae_of_both(t1_spine, t1_plane, fluid_spine, fluid_plane, same_frame);
+    const auto t1_marrow = prepare_marrow_plane(t1_plane, std::move(bodies.t1));
+    const auto fluid_marrow = prepare_marrow_plane(fluid_plane, std::move(bodies.fluid));
     findings.timing_ms.localise = milliseconds_since(localise_start);
 
     for (const auto& [label, body] : t1_marrow.bodies)

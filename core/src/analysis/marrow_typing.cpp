@@ -103,6 +103,11 @@ bool is_present(const Lesion& lesion) {
     return lesion.extent >= kMinExtent && lesion.depth >= kMinDepth;
 }
 
+// Whether a lesion is enough for one part of a mixed change: less of the endplate, as deep.
+bool is_mixed_part(const Lesion& lesion) {
+    return lesion.extent >= kMinMixedPartExtent && lesion.depth >= kMinDepth;
+}
+
 // How clearly a lesion passes the presence rule, in [0, 1]; 0.5 at the threshold.
 double strength(const Lesion& lesion) {
     const double margin = std::min(lesion.extent / kMinExtent, lesion.depth / kMinDepth);
@@ -187,14 +192,13 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     const Lesion oedema_or_fat = lesion_from_endplate([&](int c, int r) { return is_type1(c, r) || is_type2(c, r); });
     const bool has1 = is_present(type1), has2 = is_present(type2), has3 = is_present(type3);
     const bool mixed_1_2 = is_present(oedema_or_fat) && (has1 || !has3) &&  // full sclerosis outweighs a small oedema part
-                           type1.extent >= kMinMixedPartExtent && type1.depth >= kMinDepth &&
-                           type2.extent >= kMinMixedPartExtent && type2.depth >= kMinDepth;
+                           is_mixed_part(type1) && is_mixed_part(type2);
 
     const Lesion* shown = nullptr;
     if (mixed_1_2) {
         reading.type = ModicType::Type1_2;
         shown = &oedema_or_fat;
-    } else if (has3 && type2.extent >= kMinMixedPartExtent && type2.depth >= kMinDepth) {
+    } else if (has3 && is_mixed_part(type2)) {
         reading.type = ModicType::Type2_3;
         shown = type2.area_cells > type3.area_cells ? &type2 : &type3;
     } else if (has1 || has3) {

@@ -248,17 +248,18 @@ std::vector<Disc> disc_candidates(const BandResponse& response, const SagittalPl
         for (long x = radius; x < width - radius; ++x) {
             const float value = score[y * width + x];
             if (value < kMinCandidateScore) continue;
+            const float tilt = angle[y * width + x];
             bool is_peak = true;
             for (long dy = -radius; dy <= radius && is_peak; ++dy)
                 for (long dx = -radius; dx <= radius; ++dx)
                     if (score[(y + dy) * width + x + dx] > value &&
-                        std::abs(angle[(y + dy) * width + x + dx] - angle[y * width + x]) < deg(kPeakTiltDegrees)) {
+                        std::abs(angle[(y + dy) * width + x + dx] - tilt) < deg(kPeakTiltDegrees)) {
                         is_peak = false;
                         break;
                     }
             if (!is_peak) continue;
             Disc disc;
-            disc.x = double(x), disc.y = double(y), disc.angle = angle[y * width + x];
+            disc.x = double(x), disc.y = double(y), disc.angle = tilt;
             disc.score = value;
             if (has_tissue_beyond_ends(plane, normalised, disc)) candidates.push_back(disc);
         }

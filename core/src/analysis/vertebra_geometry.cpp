@@ -181,8 +181,6 @@ EndplateLine map_endplate(const EndplateLine& line, const SagittalPlane& from, c
     return mapped;
 }
 
-}  // namespace
-
 void adopt_t1_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
                         const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1) {
     // Only where the fluid image covers the marrow read beside the endplate: outside it the plane
@@ -214,6 +212,16 @@ void adopt_t1_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, c
         }
         if (adopted) fluid_bodies[label] = body;
     }
+}
+
+}  // namespace
+
+BodiesOfBothImages vertebrae_of_both(const SpineLocalisation& t1_spine, const SagittalPlane& t1_plane,
+                                     const SpineLocalisation& fluid_spine, const SagittalPlane& fluid_plane,
+                                     bool same_frame_of_reference) {
+    BodiesOfBothImages bodies{vertebrae_from_discs(t1_spine, t1_plane), vertebrae_from_discs(fluid_spine, fluid_plane)};
+    if (same_frame_of_reference) adopt_t1_endplates(bodies.fluid, fluid_plane, bodies.t1, t1_plane);
+    return bodies;
 }
 
 }  // namespace modic::core

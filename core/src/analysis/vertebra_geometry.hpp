@@ -43,12 +43,17 @@ struct VertebraGeometry {
 std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
                                                              const SagittalPlane& plane);
 
-// The fluid-sensitive image takes T1's endplate, through patient coordinates, where it found
-// none or none on its cortex and T1 found it on its cortex; only when the two series share a
-// frame of reference, and where the fluid image covers the endplate and the marrow beside it.
-// On T2 oedema has a healthy disc's signal and sclerosis a desiccated disc's, so the fluid image
-// may take the disc and the change beside it for one band, and miss that disc or its cortex.
-void adopt_t1_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
-                        const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1);
+// Both images' bodies, each from its own labelled discs (none where no column was found). When
+// the two series share a frame of reference, the fluid-sensitive image takes T1's endplate,
+// through patient coordinates, where it found none or none on its cortex and T1 found it on its
+// cortex, and only where the fluid image covers the endplate and the marrow beside it. On T2
+// oedema has a healthy disc's signal and sclerosis a desiccated disc's, so the fluid image may
+// take the disc and the change beside it for one band, and miss that disc or its cortex.
+struct BodiesOfBothImages {
+    std::map<std::string, VertebraGeometry> t1, fluid;
+};
+BodiesOfBothImages vertebrae_of_both(const SpineLocalisation& t1_spine, const SagittalPlane& t1_plane,
+                                     const SpineLocalisation& fluid_spine, const SagittalPlane& fluid_plane,
+                                     bool same_frame_of_reference);
 
 }  // namespace modic::core
