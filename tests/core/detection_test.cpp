@@ -10,6 +10,7 @@
 #include "analysis/chain_matching.hpp"
 #include "analysis/disc_levels.hpp"
 #include "analysis/marrow_typing.hpp"
+#include "analysis/plane_alignment.hpp"
 #include "analysis/sagittal_plane.hpp"
 #include "analysis/spine_localiser.hpp"
 #include "analysis/vertebra_geometry.hpp"
@@ -215,26 +216,22 @@ TEST(VertebraGeometry, EndplatesLieOnTheirCortex) {
     }
 }
 
-// A fluid image of the same frame of reference that ends in the middle of L4 is not given T1's
-// endplates below: it would read the zeros outside it as dark marrow.
+// A fluid image of the same frame of reference that ends three quarters down L4 is given T1's
+// endplates only where it shows them and the marrow beside them: it would read the zeros outside
+// it as dark marrow.
 TEST(VertebraGeometry, AFluidImageIsGivenOnlyTheEndplatesItShows) {
     DrawnSpine t1_spine;
     t1_spine.cortex = 1;
     DrawnSpine fluid_spine = t1_spine;
-    fluid_spine.rows = int(t1_spine.body_top(4) + DrawnSpine::kBody / 2);
+    fluid_spine.rows = int(t1_spine.body_top(4) + 0.75 * DrawnSpine::kBody);
     const auto t1_plane = extract_plane(draw(t1_spine, kT1, "t1"), 0);
     const auto fluid_plane = extract_plane(draw(fluid_spine, kT2, "t2"), 0);
-    const auto t1 = localise_spine(t1_plane, PlaneContrast::T1);
-    auto fluid = localise_spine(fluid_plane, PlaneContrast::Fluid);
-    match_fluid_to_t1(t1_plane, t1, fluid_plane, fluid, true);
-    const auto own = vertebrae_from_discs(fluid, fluid_plane);
-    ASSERT_TRUE(own.count("L4") && own.at("L4").superior);
-    EXPECT_FALSE(own.at("L4").inferior.has_value());
+    const auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
+    ASSERT_TRUE(t1_bodies.count("L4") && t1_bodies.at("L4").inferior);
 
-    const auto both = vertebrae_of_both(t1, t1_plane, fluid, fluid_plane, true);
-    ASSERT_TRUE(both.t1.count("L4") && both.t1.at("L4").inferior);
-    const auto& fluid_bodies = both.fluid;
+    const auto fluid_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, fluid_plane);
     ASSERT_TRUE(fluid_bodies.count("L4"));
+    EXPECT_TRUE(fluid_bodies.at("L4").superior.has_value());
     EXPECT_FALSE(fluid_bodies.at("L4").inferior.has_value());
     EXPECT_FALSE(fluid_bodies.count("L5") > 0);
     ASSERT_TRUE(fluid_bodies.count("L3"));
@@ -253,13 +250,56 @@ TEST(ChainMatching, GivesTheFluidImageTheT1LabelsWhenItShowsAnotherPartOfTheSpin
     auto fluid = localise_spine(fluid_plane, PlaneContrast::Fluid);
     // Spoil the fluid image's own labels: matching must not depend on them.
     for (auto& disc : fluid.discs) disc.label = "?";
-    match_fluid_to_t1(t1_plane, t1, fluid_plane, fluid, false);
+    match_fluid_to_t1(t1_plane, t1, fluid_plane, fluid);
     ASSERT_FALSE(fluid.discs.empty());
     for (const auto& disc : fluid.discs) {
         const Disc* same = disc_labelled(t1, disc.label);
         ASSERT_NE(same, nullptr) << disc.label;
         EXPECT_NEAR(disc.y - fluid_spine.shift_y, same->y, 3.0) << disc.label;
     }
+}
+
+// A fluid series in another frame of reference, its spine 23 mm lower in the image and the image
+// 12 mm further back in patient space: the T1 plane is moved onto the fluid image's anatomy.
+TEST(PlaneAlignment, PlacesTheT1PlaneOnTheFluidImagesAnatomy) {
+    const DrawnSpine t1_spine;
+    DrawnSpine fluid_spine;
+    fluid_spine.shift_y = 23;
+    const auto t1_series = draw(t1_spine, kT1, "t1");
+    auto fluid_series = draw(fluid_spine, kT2, "t2");
+    fluid_series.frame_of_reference_uid = "1.2.3.10";
+    auto origin = fluid_series.image->GetOrigin();
+    origin[1] += 12;
+    fluid_series.image->SetOrigin(origin);
+    const auto t1_plane = extract_plane(t1_series, 0);
+    const auto fluid_plane = extract_plane(fluid_series, 0);
+    const auto t1 = localise_spine(t1_plane, PlaneContrast::T1);
+    ASSERT_EQ(t1.discs.size(), 6u);
+
+    const auto alignment = align_t1_to_fluid(t1_plane, t1, fluid_plane);
+    ASSERT_TRUE(alignment.has_value());
+    for (const auto& disc : t1.discs) {
+        const auto seen = fluid_plane.from_patient(alignment->t1.to_patient(disc.x, disc.y));
+        EXPECT_NEAR(seen[0], disc.x, 1.0) << disc.label;
+        EXPECT_NEAR(seen[1], disc.y + fluid_spine.shift_y, 1.0) << disc.label;
+    }
+}
+
+// Noise shares no edges with the T1 image: no translation is better than the others.
+TEST(PlaneAlignment, FindsNoPlacementOnAnImageWithoutTheSpine) {
+    const DrawnSpine spine;
+    const auto t1_plane = extract_plane(draw(spine, kT1, "t1"), 0);
+    unsigned state = 12345;
+    auto noise = [&](double, double, float) {
+        state = state * 1103515245u + 12345u;
+        return float(200 + (state >> 16) % 400);
+    };
+    auto fluid_series = draw(spine, kT2, "t2", noise);
+    fluid_series.frame_of_reference_uid = "1.2.3.10";
+    const auto fluid_plane = extract_plane(fluid_series, 0);
+    const auto t1 = localise_spine(t1_plane, PlaneContrast::T1);
+    ASSERT_FALSE(t1.discs.empty());
+    EXPECT_FALSE(align_t1_to_fluid(t1_plane, t1, fluid_plane).has_value());
 }
 
 // A lesion's signal on T1 and on T2 at column x of the drawn image; 0 leaves the marrow as drawn.
@@ -283,12 +323,10 @@ EndplateReading read_planted(const PlantedSignal& lesion, double depth_mm = 9, c
     const auto t2_series = draw(spine, fluid, "t2", painter(lesion.t2));
     const auto t1_plane = extract_plane(t1_series, 0);
     const auto t2_plane = extract_plane(t2_series, 0);
-    const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
-    auto t2_spine = localise_spine(t2_plane, PlaneContrast::Fluid);
-    match_fluid_to_t1(t1_plane, t1_spine, t2_plane, t2_spine, true);
-    auto bodies = vertebrae_of_both(t1_spine, t1_plane, t2_spine, t2_plane, true);
-    const auto t1 = prepare_marrow_plane(t1_plane, std::move(bodies.t1));
-    const auto t2 = prepare_marrow_plane(t2_plane, std::move(bodies.fluid));
+    auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
+    auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
+    const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
+    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
     return read_endplate(t1, &t2, false, "L4", EndplateSide::Inferior);
 }
 
@@ -365,12 +403,10 @@ TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
     };
     const auto t1_plane = extract_plane(draw(spine, kT1, "t1", spot), 0);
     const auto t2_plane = extract_plane(draw(spine, kT2, "t2", spot), 0);
-    const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
-    auto t2_spine = localise_spine(t2_plane, PlaneContrast::Fluid);
-    match_fluid_to_t1(t1_plane, t1_spine, t2_plane, t2_spine, true);
-    auto bodies = vertebrae_of_both(t1_spine, t1_plane, t2_spine, t2_plane, true);
-    const auto t1 = prepare_marrow_plane(t1_plane, std::move(bodies.t1));
-    const auto t2 = prepare_marrow_plane(t2_plane, std::move(bodies.fluid));
+    auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
+    auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
+    const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
+    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
     for (auto side : {EndplateSide::Superior, EndplateSide::Inferior})
         EXPECT_EQ(read_endplate(t1, &t2, false, "L3", side).type, ModicType::None);
 }

@@ -9,7 +9,6 @@ namespace {
 constexpr std::size_t kMinOverlap = 3;
 constexpr double kMissingPairCostMm = 4.0;  // prefers shifts that pair more discs
 constexpr double kTiltCostMmPerRadian = 20.0;
-constexpr double kFrameCostWeight = 0.5;  // same frame: distance in patient space counts too
 
 struct Point {
     double x, y;
@@ -20,16 +19,9 @@ Point plane_mm(const SagittalPlane& plane, const Disc& disc) {
     return {disc.x * plane.pixel_mm, disc.y * plane.pixel_mm};
 }
 
-double patient_distance(const SagittalPlane& a, const Disc& da, const SagittalPlane& b, const Disc& db) {
-    const auto pa = a.to_patient(da.x, da.y), pb = b.to_patient(db.x, db.y);
-    return std::sqrt((pa[0] - pb[0]) * (pa[0] - pb[0]) + (pa[1] - pb[1]) * (pa[1] - pb[1]) +
-                     (pa[2] - pb[2]) * (pa[2] - pb[2]));
-}
-
 // Cost of pairing t1 disc i with fluid disc i + shift, for every i where both exist.
 double shift_cost(const SagittalPlane& t1_plane, const std::vector<Disc>& t1,
-                  const SagittalPlane& fluid_plane, const std::vector<Disc>& fluid, long shift,
-                  bool same_frame) {
+                  const SagittalPlane& fluid_plane, const std::vector<Disc>& fluid, long shift) {
     std::vector<std::pair<std::size_t, std::size_t>> pairs;
     for (std::size_t i = 0; i < t1.size(); ++i) {
         const long j = long(i) + shift;
@@ -48,7 +40,6 @@ double shift_cost(const SagittalPlane& t1_plane, const std::vector<Disc>& t1,
         const auto a = plane_mm(t1_plane, t1[i]), b = plane_mm(fluid_plane, fluid[j]);
         cost += std::hypot(b.x - a.x - dx, b.y - a.y - dy);
         cost += kTiltCostMmPerRadian * std::abs(t1[i].angle - fluid[j].angle);
-        if (same_frame) cost += kFrameCostWeight * patient_distance(t1_plane, t1[i], fluid_plane, fluid[j]);
     }
     const std::size_t missing = std::min(t1.size(), fluid.size()) - pairs.size();
     return cost / double(pairs.size()) + kMissingPairCostMm * double(missing);
@@ -57,15 +48,13 @@ double shift_cost(const SagittalPlane& t1_plane, const std::vector<Disc>& t1,
 }  // namespace
 
 void match_fluid_to_t1(const SagittalPlane& t1_plane, const SpineLocalisation& t1,
-                       const SagittalPlane& fluid_plane, SpineLocalisation& fluid,
-                       bool same_frame_of_reference) {
+                       const SagittalPlane& fluid_plane, SpineLocalisation& fluid) {
     if (t1.discs.empty() || fluid.discs.empty()) return;
     const long limit = long(std::max(t1.discs.size(), fluid.discs.size()));
     long best_shift = 0;
     double best_cost = std::numeric_limits<double>::infinity();
     for (long shift = -limit; shift <= limit; ++shift) {
-        const double cost = shift_cost(t1_plane, t1.discs, fluid_plane, fluid.discs, shift,
-                                       same_frame_of_reference);
+        const double cost = shift_cost(t1_plane, t1.discs, fluid_plane, fluid.discs, shift);
         if (cost < best_cost) best_cost = cost, best_shift = shift;
     }
     if (!std::isfinite(best_cost)) {

@@ -1,6 +1,7 @@
 // Gives the fluid-sensitive plane's discs the labels of the T1 plane's discs, so that an endplate
-// is read on both images of the same vertebra. The two series may be in different frames of
-// reference and show different parts of the spine (see shared/README: spider-dev).
+// is read on both images of the same vertebra, when the two planes could not be put on each other
+// (different frames of reference and no translation that matches their edges, see
+// plane_alignment.hpp): e.g. the two series show different parts of the spine (spider-dev).
 #pragma once
 
 #include "analysis/spine_localiser.hpp"
@@ -9,10 +10,8 @@ namespace modic::core {
 
 // Relabels `fluid` (in place) by the shift of its disc sequence that best fits `t1` after a
 // translation: the same patient's discs keep their spacing and tilt from one image to the other.
-// With one frame of reference the translation is known (zero in patient space) and weighs in.
 // Discs that match nothing keep no label and are dropped.
 void match_fluid_to_t1(const SagittalPlane& t1_plane, const SpineLocalisation& t1,
-                       const SagittalPlane& fluid_plane, SpineLocalisation& fluid,
-                       bool same_frame_of_reference);
+                       const SagittalPlane& fluid_plane, SpineLocalisation& fluid);
 
 }  // namespace modic::core

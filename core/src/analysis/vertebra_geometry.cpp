@@ -181,10 +181,11 @@ EndplateLine map_endplate(const EndplateLine& line, const SagittalPlane& from, c
     return mapped;
 }
 
-void adopt_t1_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, const SagittalPlane& fluid,
-                        const std::map<std::string, VertebraGeometry>& t1_bodies, const SagittalPlane& t1) {
-    // Only where the fluid image covers the marrow read beside the endplate: outside it the plane
-    // is 0, which would read as dark marrow.
+}  // namespace
+
+std::map<std::string, VertebraGeometry> vertebrae_in_fluid(const std::map<std::string, VertebraGeometry>& t1_bodies,
+                                                           const SagittalPlane& t1_placed,
+                                                           const SagittalPlane& fluid) {
     auto covered = [&](const EndplateLine& line, double height_mm) {
         for (int position : {0, kEndplatePositions / 2, kEndplatePositions - 1})
             for (double depth : {0.0, height_mm / 2}) {
@@ -193,34 +194,18 @@ void adopt_t1_endplates(std::map<std::string, VertebraGeometry>& fluid_bodies, c
             }
         return true;
     };
+    std::map<std::string, VertebraGeometry> bodies;
     for (const auto& [label, t1_body] : t1_bodies) {
-        const auto found = fluid_bodies.find(label);
-        VertebraGeometry body = found != fluid_bodies.end() ? found->second : VertebraGeometry{};
-        if (found == fluid_bodies.end()) {
-            body.label = label;
-            body.height_mm = t1_body.height_mm;
-            body.centre = map_point(t1_body.centre, t1, fluid);
+        VertebraGeometry body{label, std::nullopt, std::nullopt, t1_body.height_mm,
+                              map_point(t1_body.centre, t1_placed, fluid)};
+        for (auto [mapped, seen] : {std::pair{&body.superior, &t1_body.superior},
+                                    std::pair{&body.inferior, &t1_body.inferior}}) {
+            if (!*seen) continue;
+            auto line = map_endplate(**seen, t1_placed, fluid);
+            if (covered(line, body.height_mm)) *mapped = std::move(line);
         }
-        bool adopted = false;
-        for (auto [mine, theirs] : {std::pair{&body.superior, &t1_body.superior}, std::pair{&body.inferior, &t1_body.inferior}}) {
-            const bool wanted = !*mine || (!(*mine)->on_cortex && *theirs && (*theirs)->on_cortex);
-            if (!*theirs || !wanted) continue;
-            const auto mapped = map_endplate(**theirs, t1, fluid);
-            if (!covered(mapped, body.height_mm)) continue;
-            *mine = mapped;
-            adopted = true;
-        }
-        if (adopted) fluid_bodies[label] = body;
+        if (body.superior || body.inferior) bodies[label] = std::move(body);
     }
-}
-
-}  // namespace
-
-BodiesOfBothImages vertebrae_of_both(const SpineLocalisation& t1_spine, const SagittalPlane& t1_plane,
-                                     const SpineLocalisation& fluid_spine, const SagittalPlane& fluid_plane,
-                                     bool same_frame_of_reference) {
-    BodiesOfBothImages bodies{vertebrae_from_discs(t1_spine, t1_plane), vertebrae_from_discs(fluid_spine, fluid_plane)};
-    if (same_frame_of_reference) adopt_t1_endplates(bodies.fluid, fluid_plane, bodies.t1, t1_plane);
     return bodies;
 }
 

@@ -43,17 +43,15 @@ struct VertebraGeometry {
 std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
                                                              const SagittalPlane& plane);
 
-// Both images' bodies, each from its own labelled discs (none where no column was found). When
-// the two series share a frame of reference, the fluid-sensitive image takes T1's endplate,
-// through patient coordinates, where it found none or none on its cortex and T1 found it on its
-// cortex, and only where the fluid image covers the endplate and the marrow beside it. On T2
-// oedema has a healthy disc's signal and sclerosis a desiccated disc's, so the fluid image may
-// take the disc and the change beside it for one band, and miss that disc or its cortex.
-struct BodiesOfBothImages {
-    std::map<std::string, VertebraGeometry> t1, fluid;
-};
-BodiesOfBothImages vertebrae_of_both(const SpineLocalisation& t1_spine, const SagittalPlane& t1_plane,
-                                     const SpineLocalisation& fluid_spine, const SagittalPlane& fluid_plane,
-                                     bool same_frame_of_reference);
+// T1's bodies as the fluid-sensitive plane shows them, mapped through patient coordinates:
+// `t1_placed` is the T1 plane where the fluid image sees it (the same plane when the two series
+// share a frame of reference, else the plane moved by align_t1_to_fluid). An endplate is kept only
+// where the fluid plane covers it and the marrow beside it: outside, the plane is 0, which would
+// read as dark marrow. The fluid image's own discs are not needed then, which matters: on T2 the
+// posterior elements form a chain of bands as strong as the discs, oedema has a healthy disc's
+// signal and sclerosis a desiccated disc's.
+std::map<std::string, VertebraGeometry> vertebrae_in_fluid(const std::map<std::string, VertebraGeometry>& t1_bodies,
+                                                           const SagittalPlane& t1_placed,
+                                                           const SagittalPlane& fluid);
 
 }  // namespace modic::core
