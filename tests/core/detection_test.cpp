@@ -411,6 +411,22 @@ TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
         EXPECT_EQ(read_endplate(t1, &t2, false, "L3", side).type, ModicType::None);
 }
 
+// Coil sensitivity rising toward the feet makes the sacrum brighter than the median lumbar body;
+// S1, read at its top only, is compared with L5 beside it, not with that median.
+TEST(MarrowTyping, S1BrightenedByCoilSensitivityIsNotFat) {
+    const DrawnSpine spine;
+    auto sensitivity = [](double, double y, float normal) { return float(normal * (1 + 0.002 * (y - 120))); };
+    const auto t1_plane = extract_plane(draw(spine, kT1, "t1", sensitivity), 0);
+    const auto t2_plane = extract_plane(draw(spine, kT2, "t2", sensitivity), 0);
+    auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
+    auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
+    const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
+    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
+    ASSERT_TRUE(t1.bodies.count("S1"));
+    EXPECT_GT(t1.body_marrow.at("L5"), 1.1 * t1.normal_marrow);  // the drawn bias is as meant
+    EXPECT_EQ(read_endplate(t1, &t2, false, "S1", EndplateSide::Superior).type, ModicType::None);
+}
+
 EndplateFinding endplate(const char* vertebra, EndplateSide side, ModicType type, double volume,
                          double extent = 0.5) {
     return {vertebra, side, type, 0.8, 0.2, extent, volume, std::nullopt};
