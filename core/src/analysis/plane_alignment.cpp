@@ -87,11 +87,10 @@ double agreement_at(const std::vector<Sample>& samples, const GradientField& flu
     return sum / double(count);
 }
 
-}  // namespace
-
-std::optional<PlaneAlignment> align_t1_to_fluid(const SagittalPlane& t1, const SpineLocalisation& t1_spine,
-                                                const SagittalPlane& fluid) {
-    if (t1_spine.discs.empty()) return std::nullopt;
+// The T1 edges around the lumbar column, placed where the fluid plane's pixels would show them
+// if the two planes' patient coordinates agreed.
+std::vector<Sample> edges_around_column(const SagittalPlane& t1, const SpineLocalisation& t1_spine,
+                                        const SagittalPlane& fluid) {
     double min_x = 1e9, max_x = -1e9, min_y = 1e9, max_y = -1e9;
     const std::size_t lumbar = std::min(t1_spine.discs.size(), kLumbarDiscs);
     for (std::size_t i = t1_spine.discs.size() - lumbar; i < t1_spine.discs.size(); ++i) {
@@ -100,7 +99,7 @@ std::optional<PlaneAlignment> align_t1_to_fluid(const SagittalPlane& t1, const S
         min_y = std::min(min_y, disc.y), max_y = std::max(max_y, disc.y);
     }
     const double mm = 1.0 / t1.pixel_mm;
-    const auto t1_gradients = normalised_gradients(t1);
+    const auto gradients = normalised_gradients(t1);
     // The T1 plane's axes seen in the fluid plane (both are sagittal, head up, back to the right).
     const auto origin = fluid.from_patient(t1.to_patient(0, 0));
     const auto x_axis = fluid.from_patient(t1.to_patient(1, 0)), y_axis = fluid.from_patient(t1.to_patient(0, 1));
@@ -109,11 +108,20 @@ std::optional<PlaneAlignment> align_t1_to_fluid(const SagittalPlane& t1, const S
         for (double x = min_x - kAnteriorMarginMm * mm; x <= max_x + kPosteriorMarginMm * mm; x += kSampleStepMm * mm) {
             if (sample_bilinear(*t1.inside, x, y) < 1.0) continue;
             const auto at_fluid = fluid.from_patient(t1.to_patient(x, y));
-            const double gx = sample_bilinear(*t1_gradients.x, x, y), gy = sample_bilinear(*t1_gradients.y, x, y);
+            const double gx = sample_bilinear(*gradients.x, x, y), gy = sample_bilinear(*gradients.y, x, y);
             samples.push_back({at_fluid[0], at_fluid[1],
                                gx * (x_axis[0] - origin[0]) + gy * (y_axis[0] - origin[0]),
                                gx * (x_axis[1] - origin[1]) + gy * (y_axis[1] - origin[1])});
         }
+    return samples;
+}
+
+}  // namespace
+
+std::optional<PlaneAlignment> align_t1_to_fluid(const SagittalPlane& t1, const SpineLocalisation& t1_spine,
+                                                const SagittalPlane& fluid) {
+    if (t1_spine.discs.empty()) return std::nullopt;
+    const auto samples = edges_around_column(t1, t1_spine, fluid);
     if (samples.empty()) return std::nullopt;
 
     const auto fluid_gradients = normalised_gradients(fluid);
