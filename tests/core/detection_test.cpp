@@ -302,6 +302,17 @@ TEST(PlaneAlignment, FindsNoPlacementOnAnImageWithoutTheSpine) {
     EXPECT_FALSE(align_t1_to_fluid(t1_plane, t1, fluid_plane).has_value());
 }
 
+// Reads one endplate on the two drawn planes, the bodies built the way detect.cpp builds them: on
+// T1, and mapped onto the fluid plane (one frame of reference).
+EndplateReading read_endplate_of(const SagittalPlane& t1_plane, const SagittalPlane& t2_plane,
+                                 const std::string& vertebra, EndplateSide side) {
+    auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
+    auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
+    const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
+    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
+    return read_endplate(t1, &t2, false, vertebra, side);
+}
+
 // A lesion's signal on T1 and on T2 at column x of the drawn image; 0 leaves the marrow as drawn.
 struct PlantedSignal {
     std::function<float(double x)> t1, t2;
@@ -323,11 +334,7 @@ EndplateReading read_planted(const PlantedSignal& lesion, double depth_mm = 9, c
     const auto t2_series = draw(spine, fluid, "t2", painter(lesion.t2));
     const auto t1_plane = extract_plane(t1_series, 0);
     const auto t2_plane = extract_plane(t2_series, 0);
-    auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
-    auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
-    const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
-    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
-    return read_endplate(t1, &t2, false, "L4", EndplateSide::Inferior);
+    return read_endplate_of(t1_plane, t2_plane, "L4", EndplateSide::Inferior);
 }
 
 EndplateReading read_planted(float t1_lesion, float t2_lesion, double depth_mm = 9) {
@@ -403,12 +410,8 @@ TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
     };
     const auto t1_plane = extract_plane(draw(spine, kT1, "t1", spot), 0);
     const auto t2_plane = extract_plane(draw(spine, kT2, "t2", spot), 0);
-    auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
-    auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
-    const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
-    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
     for (auto side : {EndplateSide::Superior, EndplateSide::Inferior})
-        EXPECT_EQ(read_endplate(t1, &t2, false, "L3", side).type, ModicType::None);
+        EXPECT_EQ(read_endplate_of(t1_plane, t2_plane, "L3", side).type, ModicType::None);
 }
 
 // Coil sensitivity rising toward the feet makes the sacrum brighter than the median lumbar body;
@@ -418,13 +421,11 @@ TEST(MarrowTyping, S1BrightenedByCoilSensitivityIsNotFat) {
     auto sensitivity = [](double, double y, float normal) { return float(normal * (1 + 0.002 * (y - 120))); };
     const auto t1_plane = extract_plane(draw(spine, kT1, "t1", sensitivity), 0);
     const auto t2_plane = extract_plane(draw(spine, kT2, "t2", sensitivity), 0);
-    auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
-    auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
-    const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
-    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
+    const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
+    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, t1_plane));
     ASSERT_TRUE(t1.bodies.count("S1"));
     EXPECT_GT(t1.body_marrow.at("L5"), 1.1 * t1.normal_marrow);  // the drawn bias is as meant
-    EXPECT_EQ(read_endplate(t1, &t2, false, "S1", EndplateSide::Superior).type, ModicType::None);
+    EXPECT_EQ(read_endplate_of(t1_plane, t2_plane, "S1", EndplateSide::Superior).type, ModicType::None);
 }
 
 EndplateFinding endplate(const char* vertebra, EndplateSide side, ModicType type, double volume,
