@@ -276,10 +276,10 @@ TEST(PlaneAlignment, PlacesTheT1PlaneOnTheFluidImagesAnatomy) {
     const auto t1 = localise_spine(t1_plane, PlaneContrast::T1);
     ASSERT_EQ(t1.discs.size(), 6u);
 
-    const auto alignment = align_t1_to_fluid(t1_plane, t1, fluid_plane);
-    ASSERT_TRUE(alignment.has_value());
+    const auto placed = align_t1_to_fluid(t1_plane, t1, fluid_plane);
+    ASSERT_TRUE(placed.has_value());
     for (const auto& disc : t1.discs) {
-        const auto seen = fluid_plane.from_patient(alignment->t1.to_patient(disc.x, disc.y));
+        const auto seen = map_point({disc.x, disc.y}, *placed, fluid_plane);
         EXPECT_NEAR(seen[0], disc.x, 1.0) << disc.label;
         EXPECT_NEAR(seen[1], disc.y + fluid_spine.shift_y, 1.0) << disc.label;
     }

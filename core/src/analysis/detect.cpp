@@ -55,14 +55,13 @@ Evidence evidence_on(const SagittalPlane& plane, const std::vector<std::array<do
 // The fluid-sensitive image reads T1's vertebrae wherever the two planes can be put on each other:
 // through patient coordinates in one frame of reference, else by matching their edges. Failing
 // that, it finds its own discs and takes T1's labels by their sequence.
-std::map<std::string, VertebraGeometry> fluid_vertebrae(const SeriesVolume& t1, const SagittalPlane& t1_plane,
-                                                        const SpineLocalisation& t1_spine,
+std::map<std::string, VertebraGeometry> fluid_vertebrae(const SagittalPlane& t1_plane, const SpineLocalisation& t1_spine,
                                                         const std::map<std::string, VertebraGeometry>& t1_bodies,
-                                                        const SeriesVolume& fluid, const SagittalPlane& fluid_plane) {
-    if (t1.frame_of_reference_uid == fluid.frame_of_reference_uid)
+                                                        const SagittalPlane& fluid_plane) {
+    if (t1_plane.source->frame_of_reference_uid == fluid_plane.source->frame_of_reference_uid)
         return vertebrae_in_fluid(t1_bodies, t1_plane, fluid_plane);
-    if (const auto alignment = align_t1_to_fluid(t1_plane, t1_spine, fluid_plane))
-        return vertebrae_in_fluid(t1_bodies, alignment->t1, fluid_plane);
+    if (const auto placed = align_t1_to_fluid(t1_plane, t1_spine, fluid_plane))
+        return vertebrae_in_fluid(t1_bodies, *placed, fluid_plane);
     auto fluid_spine = localise_spine(fluid_plane, PlaneContrast::Fluid);
     match_fluid_to_t1(t1_plane, t1_spine, fluid_plane, fluid_spine);
     return vertebrae_from_discs(fluid_spine, fluid_plane);
@@ -84,7 +83,7 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
         return;
     }
     auto t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
-    auto fluid_bodies = fluid_vertebrae(t1, t1_plane, t1_spine, t1_bodies, fluid, fluid_plane);
+    auto fluid_bodies = fluid_vertebrae(t1_plane, t1_spine, t1_bodies, fluid_plane);
     const auto t1_marrow = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
     const auto fluid_marrow = prepare_marrow_plane(fluid_plane, std::move(fluid_bodies));
     findings.timing_ms.localise = milliseconds_since(localise_start);

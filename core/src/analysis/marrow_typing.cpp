@@ -1,7 +1,5 @@
 #include "analysis/marrow_typing.hpp"
 
-#include <itkSmoothingRecursiveGaussianImageFilter.h>
-
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -139,11 +137,7 @@ MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
                                  std::map<std::string, VertebraGeometry> bodies) {
     MarrowPlane marrow;
     marrow.plane = &plane;
-    auto filter = itk::SmoothingRecursiveGaussianImageFilter<PlaneImage, PlaneImage>::New();
-    filter->SetInput(plane.image);
-    filter->SetSigma(kSmoothingMm);
-    filter->Update();
-    marrow.smoothed = filter->GetOutput();
+    marrow.smoothed = smoothed(plane.image, kSmoothingMm / plane.pixel_mm);
     marrow.bodies = std::move(bodies);
 
     // Normal marrow: the middle third of each complete body, where Modic changes rarely reach.

@@ -1,7 +1,5 @@
 #include "analysis/plane_alignment.hpp"
 
-#include <itkSmoothingRecursiveGaussianImageFilter.h>
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -35,11 +33,8 @@ struct GradientField {
 };
 
 GradientField normalised_gradients(const SagittalPlane& plane) {
-    auto smoothing = itk::SmoothingRecursiveGaussianImageFilter<PlaneImage, PlaneImage>::New();
-    smoothing->SetInput(plane.image);
-    smoothing->SetSigma(kEdgeSigmaMm / plane.pixel_mm);
-    smoothing->Update();
-    const PlaneImage& image = *smoothing->GetOutput();
+    const auto smooth = smoothed(plane.image, kEdgeSigmaMm / plane.pixel_mm);
+    const PlaneImage& image = *smooth;
     const auto size = image.GetLargestPossibleRegion().GetSize();
     GradientField field{PlaneImage::New(), PlaneImage::New()};
     for (auto& component : {field.x, field.y}) {
@@ -100,25 +95,21 @@ std::vector<Sample> edges_around_column(const SagittalPlane& t1, const SpineLoca
     }
     const double mm = 1.0 / t1.pixel_mm;
     const auto gradients = normalised_gradients(t1);
-    // The T1 plane's axes seen in the fluid plane (both are sagittal, head up, back to the right).
-    const auto origin = fluid.from_patient(t1.to_patient(0, 0));
-    const auto x_axis = fluid.from_patient(t1.to_patient(1, 0)), y_axis = fluid.from_patient(t1.to_patient(0, 1));
     std::vector<Sample> samples;
     for (double y = min_y - kCranialMarginMm * mm; y <= max_y + kCaudalMarginMm * mm; y += kSampleStepMm * mm)
         for (double x = min_x - kAnteriorMarginMm * mm; x <= max_x + kPosteriorMarginMm * mm; x += kSampleStepMm * mm) {
             if (sample_bilinear(*t1.inside, x, y) < 1.0) continue;
-            const auto at_fluid = fluid.from_patient(t1.to_patient(x, y));
-            const double gx = sample_bilinear(*gradients.x, x, y), gy = sample_bilinear(*gradients.y, x, y);
-            samples.push_back({at_fluid[0], at_fluid[1],
-                               gx * (x_axis[0] - origin[0]) + gy * (y_axis[0] - origin[0]),
-                               gx * (x_axis[1] - origin[1]) + gy * (y_axis[1] - origin[1])});
+            const auto at_fluid = map_point({x, y}, t1, fluid);
+            const auto gradient = map_vector({sample_bilinear(*gradients.x, x, y), sample_bilinear(*gradients.y, x, y)},
+                                             t1, fluid);
+            samples.push_back({at_fluid[0], at_fluid[1], gradient[0], gradient[1]});
         }
     return samples;
 }
 
 }  // namespace
 
-std::optional<PlaneAlignment> align_t1_to_fluid(const SagittalPlane& t1, const SpineLocalisation& t1_spine,
+std::optional<SagittalPlane> align_t1_to_fluid(const SagittalPlane& t1, const SpineLocalisation& t1_spine,
                                                 const SagittalPlane& fluid) {
     if (t1_spine.discs.empty()) return std::nullopt;
     const auto samples = edges_around_column(t1, t1_spine, fluid);
@@ -142,12 +133,11 @@ std::optional<PlaneAlignment> align_t1_to_fluid(const SagittalPlane& t1, const S
     if (coarse.empty()) return std::nullopt;
     search(best_dx, best_dy, kFineReachMm, 1.0, nullptr);
 
-    const double contrast = best / std::max(1e-9, median(coarse));
-    if (contrast < kMinContrast) return std::nullopt;
-    PlaneAlignment alignment{t1, best, contrast};
+    if (best < kMinContrast * std::max(1e-9, median(coarse))) return std::nullopt;
+    SagittalPlane placed = t1;
     for (int i = 0; i < 3; ++i)
-        alignment.t1.origin[i] += (best_dx * fluid.posterior[i] + best_dy * fluid.inferior[i]) * fluid.pixel_mm;
-    return alignment;
+        placed.origin[i] += (best_dx * fluid.posterior[i] + best_dy * fluid.inferior[i]) * fluid.pixel_mm;
+    return placed;
 }
 
 }  // namespace modic::core

@@ -10,15 +10,10 @@
 
 namespace modic::core {
 
-struct PlaneAlignment {
-    SagittalPlane t1;  // the T1 plane, moved so that its patient coordinates are the fluid image's
-    double agreement = 0;  // of the edges around the spine, at the best translation
-    double contrast = 0;  // that agreement over the median one within reach
-};
-
-// The T1 plane placed on the fluid plane's anatomy, or nothing when no translation within reach
-// matches the edges around the T1 spine well (a different part of the spine, a different posture).
-std::optional<PlaneAlignment> align_t1_to_fluid(const SagittalPlane& t1, const SpineLocalisation& t1_spine,
-                                                const SagittalPlane& fluid);
+// The T1 plane placed on the fluid plane's anatomy (moved so that its patient coordinates are the
+// fluid image's), or nothing when no translation within reach matches the edges around the T1
+// spine well (a different part of the spine, a different posture).
+std::optional<SagittalPlane> align_t1_to_fluid(const SagittalPlane& t1, const SpineLocalisation& t1_spine,
+                                               const SagittalPlane& fluid);
 
 }  // namespace modic::core

@@ -1,6 +1,7 @@
 #include "analysis/sagittal_plane.hpp"
 
 #include <itkLinearInterpolateImageFunction.h>
+#include <itkSmoothingRecursiveGaussianImageFilter.h>
 
 #include <algorithm>
 #include <cmath>
@@ -136,6 +137,25 @@ double sample_bilinear(const PlaneImage& image, double x, double y) {
     auto at = [&](long px, long py) { return double(image.GetPixel({{px, py}})); };
     return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
            fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+}
+
+PlaneImage::Pointer smoothed(const PlaneImage::Pointer& image, double sigma_pixels) {
+    auto filter = itk::SmoothingRecursiveGaussianImageFilter<PlaneImage, PlaneImage>::New();
+    filter->SetInput(image);
+    filter->SetSigma(sigma_pixels);
+    filter->Update();
+    return filter->GetOutput();
+}
+
+std::array<double, 2> map_point(const std::array<double, 2>& point, const SagittalPlane& from,
+                                const SagittalPlane& to) {
+    return to.from_patient(from.to_patient(point[0], point[1]));
+}
+
+std::array<double, 2> map_vector(const std::array<double, 2>& vector, const SagittalPlane& from,
+                                 const SagittalPlane& to) {
+    const auto origin = map_point({0, 0}, from, to), tip = map_point(vector, from, to);
+    return {tip[0] - origin[0], tip[1] - origin[1]};
 }
 
 }  // namespace modic::core

@@ -37,6 +37,16 @@ struct SagittalPlane {
 // Bilinear value of the image at plane point (x, y) in pixels; 0 outside it.
 double sample_bilinear(const PlaneImage& image, double x, double y);
 
+// The image smoothed by a Gaussian of `sigma_pixels`.
+PlaneImage::Pointer smoothed(const PlaneImage::Pointer& image, double sigma_pixels);
+
+// A point of plane `from`, in pixels, as plane `to` shows it (through patient coordinates).
+std::array<double, 2> map_point(const std::array<double, 2>& point, const SagittalPlane& from,
+                                const SagittalPlane& to);
+// A vector of plane `from`, in pixels, as plane `to` shows it (length kept, in `to`'s pixels).
+std::array<double, 2> map_vector(const std::array<double, 2>& vector, const SagittalPlane& from,
+                                 const SagittalPlane& to);
+
 // Resamples slice k of the series. Pixels outside the slice are 0 and marked in `inside`.
 SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double pixel_mm = 1.0);
 

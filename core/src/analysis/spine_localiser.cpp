@@ -2,7 +2,6 @@
 
 #include <itkEuler2DTransform.h>
 #include <itkResampleImageFilter.h>
-#include <itkSmoothingRecursiveGaussianImageFilter.h>
 
 #include <algorithm>
 #include <cmath>
@@ -110,14 +109,6 @@ PlaneImage::Pointer rotated(const PlaneImage::Pointer& image, double angle) {
     resample->SetDefaultPixelValue(0);
     resample->Update();
     return resample->GetOutput();
-}
-
-PlaneImage::Pointer smoothed(const PlaneImage::Pointer& image, double sigma) {
-    auto filter = itk::SmoothingRecursiveGaussianImageFilter<PlaneImage, PlaneImage>::New();
-    filter->SetInput(image);
-    filter->SetSigma(sigma);
-    filter->Update();
-    return filter->GetOutput();
 }
 
 // The plane's typical soft-tissue/marrow signal: the 75th percentile of covered pixels.

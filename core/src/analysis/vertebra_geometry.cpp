@@ -159,17 +159,11 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
 
 namespace {
 
-// A point of one plane in another's pixels.
-std::array<double, 2> map_point(const std::array<double, 2>& point, const SagittalPlane& from,
-                                const SagittalPlane& to) {
-    return to.from_patient(from.to_patient(point[0], point[1]));
-}
-
 // A unit direction of one plane in another's.
 std::array<double, 2> map_direction(const std::array<double, 2>& direction, const SagittalPlane& from,
                                     const SagittalPlane& to) {
-    const auto origin = map_point({0, 0}, from, to), tip = map_point(direction, from, to);
-    const double dx = tip[0] - origin[0], dy = tip[1] - origin[1], length = std::hypot(dx, dy);
+    const auto [dx, dy] = map_vector(direction, from, to);
+    const double length = std::hypot(dx, dy);
     return length > 0 ? std::array<double, 2>{dx / length, dy / length} : direction;
 }
 
