@@ -1,5 +1,6 @@
 #include "analysis/spine_localiser.hpp"
 
+#include <fmt/format.h>
 #include <itkEuler2DTransform.h>
 #include <itkResampleImageFilter.h>
 
@@ -62,6 +63,16 @@ constexpr double kGainOffset = 0.15;
 // A second chain this far from the best and at least this strong, in front of it, is the column.
 constexpr double kChainExclusionMm = 15.0, kAnteriorChainShare = 0.6;
 constexpr double kSpacingPenalty = 0.02;  // per mm of change in spacing
+// Disc tilts from the patient's axial plane (positive: anterior end lower, as the lordosis tilts
+// the lumbosacral disc). L5/S1 tilts forward with the sacrum; a lowest band tilted backward more
+// than this lies in front of the sacrum (a vessel, a bowel wall), not between L5 and S1. (Bands
+// on the real L5/S1 fitted 30-50 degrees backward were seen on the phantoms: the limit spares them.)
+constexpr double kMinLumbosacralTilt = -60.0;
+// Discs from L1/L2 to L4/L5 tilt less than this either way (at most 40 on the phantoms, 34 on
+// spider-dev's real columns); a chain with a steeper one follows something else. Only bands of a
+// lumbar disc's length (kMinColumnDiscLength) are judged: a band of a few millimetres fitted on
+// a real disc may point anywhere.
+constexpr double kMaxLumbarTilt = 50.0;
 
 constexpr double deg(double degrees) { return degrees * std::numbers::pi / 180.0; }
 
@@ -544,6 +555,35 @@ void trim_chain_ends(std::vector<Disc>& chain) {
         chain.erase(chain.begin());
 }
 
+// How far a disc tilts from the patient's axial plane, in degrees (sign as for kMinLumbosacralTilt).
+double axial_tilt_degrees(const Disc& disc, const SagittalPlane& plane) {
+    const auto a = disc.along();
+    const PointMm from = plane.to_patient(disc.x, disc.y);
+    const PointMm to = plane.to_patient(disc.x + a[0], disc.y + a[1]);
+    // LPS: along() runs anterior -> posterior (+y); an anterior end lower means +z toward the back.
+    // A band is a line: its tilt is folded into [-90, 90].
+    const double tilt = std::atan2(to[2] - from[2], to[1] - from[1]) * 180.0 / std::numbers::pi;
+    return tilt > 90 ? tilt - 180 : tilt < -90 ? tilt + 180 : tilt;
+}
+
+void drop_bands_against_the_lordosis(std::vector<Disc>& chain, const SagittalPlane& plane) {
+    while (chain.size() >= 4 && axial_tilt_degrees(chain.back(), plane) < kMinLumbosacralTilt) chain.pop_back();
+}
+
+// Why the labelled chain cannot be the lumbar column, or empty when it can.
+std::string implausible_column(const std::vector<Disc>& discs, const SagittalPlane& plane) {
+    for (const auto& disc : discs) {
+        if (disc.label == "L5/S1" || disc.label.find('L') != 0) continue;  // L1/L2 .. L4/L5
+        if (disc.length < kMinColumnDiscLength) continue;
+        const double tilt = axial_tilt_degrees(disc, plane);
+        if (std::abs(tilt) > kMaxLumbarTilt)
+            return fmt::format("no plausible lumbar column on the mid-sagittal image (the band taken for {} "
+                               "tilts {:.0f} degrees from the axial plane; lumbar discs tilt less than {:.0f})",
+                               disc.label, std::abs(tilt), kMaxLumbarTilt);
+    }
+    return {};
+}
+
 double chain_strength(const std::vector<Disc>& chain) {
     double total = 0;
     for (const auto& disc : chain) total += std::min(disc.score, kScoreCap) - kGainOffset;
@@ -665,7 +705,10 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
     for (auto& disc : chain) measure_disc_edges(*normalised, disc, plane.pixel_mm);
     limit_disc_edges(chain);
     trim_chain_ends(chain);
+    drop_bands_against_the_lordosis(chain, plane);
     label_discs(chain);
+    result.failure = implausible_column(chain, plane);
+    if (!result.failure.empty()) return result;
     result.discs = std::move(chain);
     return result;
 }
