@@ -10,6 +10,7 @@
 #include "analysis/chain_matching.hpp"
 #include "analysis/disc_levels.hpp"
 #include "analysis/marrow_typing.hpp"
+#include "analysis/midline.hpp"
 #include "analysis/plane_alignment.hpp"
 #include "analysis/sagittal_plane.hpp"
 #include "analysis/spine_localiser.hpp"
@@ -262,6 +263,65 @@ TEST(VertebraGeometry, BodiesSitBetweenTheirDiscs) {
     ASSERT_TRUE(bodies.count("S1"));
     EXPECT_TRUE(bodies.at("S1").superior.has_value());
     EXPECT_FALSE(bodies.at("S1").inferior.has_value());
+}
+
+// A stack of sagittal slices 3 mm apart, left to right, of the drawn spine; the dural sac (CSF,
+// dark on T1) is 20 mm wide around a midline that runs obliquely through the stack, `midline_mm`
+// left of the middle slice at each row; beside it lie the pedicles (bone).
+SeriesVolume draw_stack(const DrawnSpine& spine, int slices, const std::function<double(double)>& midline_mm) {
+    SeriesVolume series = draw(spine, kT1, "t1");
+    const auto slice = series.image;
+    series.image = Volume::New();
+    auto size = slice->GetLargestPossibleRegion().GetSize();
+    size[2] = slices;
+    series.image->CopyInformation(slice);
+    series.image->SetRegions(size);
+    auto spacing = slice->GetSpacing();
+    spacing[2] = 3.0;
+    series.image->SetSpacing(spacing);
+    auto origin = slice->GetOrigin();
+    origin[0] = -3.0 * (slices - 1) / 2;  // slice axis: patient x (toward the left)
+    series.image->SetOrigin(origin);
+    series.image->Allocate();
+    series.sop_instance_uids.assign(slices, "1.2.3.t1.1");
+    for (int k = 0; k < slices; ++k)
+        for (long y = 0; y < long(size[1]); ++y)
+            for (long x = 0; x < long(size[0]); ++x) {
+                float value = slice->GetPixel({{x, y, 0}});
+                const bool canal = x >= DrawnSpine::kBodyRight + 2 && x <= DrawnSpine::kBodyRight + 16;
+                if (canal && std::abs(origin[0] + 3.0 * k - midline_mm(double(y))) > 10) value = kT1.fat;
+                series.image->SetPixel({{x, y, k}}, value);
+            }
+    return series;
+}
+
+// An oblique series: its middle slice crosses the spine's midline at one level only. Each body's
+// centre is moved to the midline, found from the canal across the slices.
+TEST(Midline, MovesEachBodyToTheMidlineOfAnObliqueSeries) {
+    const DrawnSpine spine;
+    auto midline = [](double row) { return -5.0 + 0.05 * (row - 20); };  // 3 degrees off, 5 mm right at the top
+    const auto series = draw_stack(spine, 15, midline);
+    const auto plane = extract_plane(series, mid_sagittal_slice(series));
+    const auto bodies = vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane);
+    const auto shifts = shifts_to_midline(plane, bodies);
+    for (const char* label : {"L1", "L2", "L3", "L4", "L5", "S1"}) {
+        ASSERT_TRUE(bodies.count(label) && shifts.count(label)) << label;
+        const auto& centre = bodies.at(label).centre;
+        const PointMm on_plane = plane.to_patient(centre[0], centre[1]);
+        const double row = 165 - on_plane[2];  // draw(): rows run down from z = 165, 1 mm apart
+        EXPECT_NEAR(on_plane[0] + shifts.at(label)[0], midline(row), 1.0) << label;
+        EXPECT_NEAR(shifts.at(label)[1], 0.0, 1e-6) << label;  // only across the slices
+        EXPECT_NEAR(shifts.at(label)[2], 0.0, 1e-6) << label;
+    }
+}
+
+// One slice shows nothing of the midline: no shift is made.
+TEST(Midline, LeavesASingleSliceAlone) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    const auto bodies = vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane);
+    EXPECT_TRUE(shifts_to_midline(plane, bodies).empty());
 }
 
 // The halfway point between disc and marrow lies some 2 mm into the body; the endplate is its

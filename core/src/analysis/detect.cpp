@@ -7,6 +7,7 @@
 #include "analysis/chain_matching.hpp"
 #include "analysis/disc_levels.hpp"
 #include "analysis/marrow_typing.hpp"
+#include "analysis/midline.hpp"
 #include "analysis/plane_alignment.hpp"
 #include "analysis/sagittal_plane.hpp"
 #include "analysis/spine_localiser.hpp"
@@ -88,9 +89,15 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
     const auto fluid_marrow = prepare_marrow_plane(fluid_plane, std::move(fluid_bodies));
     findings.timing_ms.localise = milliseconds_since(localise_start);
 
-    for (const auto& [label, body] : t1_marrow.bodies)
-        if (is_reported_vertebra(label))
-            findings.vertebrae.push_back({label, t1_plane.to_patient(body.centre[0], body.centre[1])});
+    // A body's centre lies on the spine's midline, which an oblique middle slice leaves.
+    const auto to_midline = shifts_to_midline(t1_plane, t1_marrow.bodies);
+    for (const auto& [label, body] : t1_marrow.bodies) {
+        if (!is_reported_vertebra(label)) continue;
+        PointMm centre = t1_plane.to_patient(body.centre[0], body.centre[1]);
+        if (const auto shift = to_midline.find(label); shift != to_midline.end())
+            for (int i = 0; i < 3; ++i) centre[i] += shift->second[i];
+        findings.vertebrae.push_back({label, centre});
+    }
     std::sort(findings.vertebrae.begin(), findings.vertebrae.end(), [](const auto& a, const auto& b) {
         return std::find(kVertebraLabels.begin(), kVertebraLabels.end(), a.label) <
                std::find(kVertebraLabels.begin(), kVertebraLabels.end(), b.label);
