@@ -64,10 +64,12 @@ constexpr double kGainOffset = 0.15;
 constexpr double kChainExclusionMm = 15.0, kAnteriorChainShare = 0.6;
 constexpr double kSpacingPenalty = 0.02;  // per mm of change in spacing
 // Disc tilts from the patient's axial plane (positive: anterior end lower, as the lordosis tilts
-// the lumbosacral disc). L5/S1 tilts forward with the sacrum; a lowest band tilted backward more
-// than this lies in front of the sacrum (a vessel, a bowel wall), not between L5 and S1. (Bands
-// on the real L5/S1 fitted 30-50 degrees backward were seen on the phantoms: the limit spares them.)
-constexpr double kMinLumbosacralTilt = -60.0;
+// the lumbosacral disc). No disc tilts backward more than kMinDiscTilt or forward more than
+// kMaxDiscTilt (the steepest lumbosacral discs: 62 on spider-dev, 54 on the phantoms): bands
+// beyond are the column's front and back walls, the canal, or lie in front of the sacrum (the
+// lowest band of the phantoms' chains that ran a level too far: 65-80 backward). Real L5/S1 bands
+// fitted 30-50 degrees the wrong way were seen on the phantoms: the backward limit spares them.
+constexpr double kMinDiscTilt = -60.0, kMaxDiscTilt = 75.0;
 // Discs from L1/L2 to L4/L5 tilt less than this either way (at most 40 on the phantoms, 34 on
 // spider-dev's real columns); a chain with a steeper one follows something else. Only bands of a
 // lumbar disc's length (kMinColumnDiscLength) are judged: a band of a few millimetres fitted on
@@ -451,9 +453,33 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
     return median(spacings);
 }
 
+// How far a disc tilts from the patient's axial plane, in degrees (sign as for kMinDiscTilt).
+double axial_tilt_degrees(const Disc& disc, const SagittalPlane& plane) {
+    const auto a = disc.along();
+    const PointMm from = plane.to_patient(disc.x, disc.y);
+    const PointMm to = plane.to_patient(disc.x + a[0], disc.y + a[1]);
+    // LPS: along() runs anterior -> posterior (+y); an anterior end lower means +z toward the back.
+    // A band is a line: its tilt is folded into [-90, 90].
+    const double tilt = std::atan2(to[2] - from[2], to[1] - from[1]) * 180.0 / std::numbers::pi;
+    return tilt > 90 ? tilt - 180 : tilt < -90 ? tilt + 180 : tilt;
+}
+
+bool tilts_like_a_disc(const Disc& disc, const SagittalPlane& plane) {
+    const double tilt = axial_tilt_degrees(disc, plane);
+    return tilt >= kMinDiscTilt && tilt <= kMaxDiscTilt;
+}
+
+std::vector<Disc> tilted_like_discs(const std::vector<Disc>& bands, const SagittalPlane& plane) {
+    std::vector<Disc> kept;
+    for (const auto& band : bands)
+        if (tilts_like_a_disc(band, plane)) kept.push_back(band);
+    return kept;
+}
+
 // Inserts the disc missed in a gap of about twice the usual spacing.
 void fill_gaps(std::vector<Disc>& chain, const BandResponse& response, const PlaneImage& normalised,
-               PlaneContrast contrast, double pixel_mm) {
+               PlaneContrast contrast, const SagittalPlane& plane) {
+    const double pixel_mm = plane.pixel_mm;
     const double usual = median_spacing(chain, pixel_mm);
     for (std::size_t i = 1; i < chain.size(); ++i) {
         if (spacing(chain[i - 1], chain[i], pixel_mm) < kGapFactor * usual) continue;
@@ -461,6 +487,7 @@ void fill_gaps(std::vector<Disc>& chain, const BandResponse& response, const Pla
         auto missed = best_response_near(response, x, y, 0.25 * usual / pixel_mm);
         if (!missed || missed->score <= 0) continue;
         fit_to_band(normalised, *missed, contrast, pixel_mm);
+        if (!tilts_like_a_disc(*missed, plane)) continue;
         chain.insert(chain.begin() + long(i), *missed);
         ++i;
     }
@@ -471,7 +498,8 @@ void fill_gaps(std::vector<Disc>& chain, const BandResponse& response, const Pla
 // band response there may be a facet joint or the canal's wall at another tilt); failing one,
 // the strongest response there, fitted, if it may follow.
 void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates, const BandResponse& response,
-                  const PlaneImage& normalised, PlaneContrast contrast, double pixel_mm) {
+                  const PlaneImage& normalised, PlaneContrast contrast, const SagittalPlane& plane) {
+    const double pixel_mm = plane.pixel_mm;
     const double usual = median_spacing(chain, pixel_mm) / pixel_mm;
     for (bool downward : {true, false}) {
         while (chain.size() >= 2) {
@@ -497,7 +525,7 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
                 weaker = best_response_near(response, x, y, 0.3 * usual);
                 if (weaker && weaker->score >= kMinExtensionScore) {
                     fit_to_band(normalised, *weaker, contrast, pixel_mm);
-                    if (follows(*weaker)) next = &*weaker;
+                    if (follows(*weaker) && tilts_like_a_disc(*weaker, plane)) next = &*weaker;
                 }
             }
             if (!next) break;
@@ -555,21 +583,6 @@ void trim_chain_ends(std::vector<Disc>& chain) {
         chain.erase(chain.begin());
 }
 
-// How far a disc tilts from the patient's axial plane, in degrees (sign as for kMinLumbosacralTilt).
-double axial_tilt_degrees(const Disc& disc, const SagittalPlane& plane) {
-    const auto a = disc.along();
-    const PointMm from = plane.to_patient(disc.x, disc.y);
-    const PointMm to = plane.to_patient(disc.x + a[0], disc.y + a[1]);
-    // LPS: along() runs anterior -> posterior (+y); an anterior end lower means +z toward the back.
-    // A band is a line: its tilt is folded into [-90, 90].
-    const double tilt = std::atan2(to[2] - from[2], to[1] - from[1]) * 180.0 / std::numbers::pi;
-    return tilt > 90 ? tilt - 180 : tilt < -90 ? tilt + 180 : tilt;
-}
-
-void drop_bands_against_the_lordosis(std::vector<Disc>& chain, const SagittalPlane& plane) {
-    while (chain.size() >= 4 && axial_tilt_degrees(chain.back(), plane) < kMinLumbosacralTilt) chain.pop_back();
-}
-
 // Why the labelled chain cannot be the lumbar column, or empty when it can.
 std::string implausible_column(const std::vector<Disc>& discs, const SagittalPlane& plane) {
     for (const auto& disc : discs) {
@@ -597,8 +610,9 @@ double mean_x(const std::vector<Disc>& chain) {
 }
 
 // The vertebral bodies are the most anterior periodic structure of the back: the spinous
-// processes and facets behind the canal also form a chain of bands. When a second chain nearly
-// as strong runs in front of the best one, it is the column.
+// processes and facets behind the canal also form a chain of bands, shorter than the discs. When
+// a second chain nearly as strong, of bands as long, runs in front of the best one, it is the
+// column. (Bowel loops in front of the spine chain too, in shorter bands: spider_251.)
 std::vector<Disc> column_chain(const std::vector<Disc>& candidates, double pixel_mm) {
     auto best = best_chain(candidates, pixel_mm);
     std::vector<Disc> others;
@@ -610,7 +624,7 @@ std::vector<Disc> column_chain(const std::vector<Disc>& candidates, double pixel
     }
     auto second = best_chain(others, pixel_mm);
     const bool in_front = mean_x(second) < mean_x(best) - kChainExclusionMm / pixel_mm;
-    if (second.size() >= 4 && in_front &&
+    if (second.size() >= 4 && in_front && median_length(second) >= median_length(best) &&
         chain_strength(second) >= kAnteriorChainShare * chain_strength(best))
         return second;
     return best;
@@ -685,13 +699,14 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
     // and spacings, which the detector's 6-degree steps get wrong at the lumbosacral junction.
     result.candidates = detected;
     for (auto& candidate : result.candidates) fit_to_band(*normalised, candidate, contrast, plane.pixel_mm);
-    auto chain = column_chain(result.candidates, plane.pixel_mm);
+    const auto discs_alike = tilted_like_discs(result.candidates, plane);
+    auto chain = column_chain(discs_alike, plane.pixel_mm);
     auto is_column = [](const std::vector<Disc>& discs) {
         return discs.size() >= 3 && median_length(discs) >= kMinColumnDiscLength;
     };
     if (!is_column(chain)) {
         // On a few clinical images the fitted tilts no longer chain where the detector's do.
-        chain = column_chain(detected, plane.pixel_mm);
+        chain = column_chain(tilted_like_discs(detected, plane), plane.pixel_mm);
         for (auto& disc : chain) fit_to_band(*normalised, disc, contrast, plane.pixel_mm);
     }
     if (!is_column(chain)) {
@@ -700,12 +715,11 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
                                             "bands found are too short to be lumbar discs)";
         return result;
     }
-    fill_gaps(chain, response, *normalised, contrast, plane.pixel_mm);
-    extend_chain(chain, result.candidates, response, *normalised, contrast, plane.pixel_mm);
+    fill_gaps(chain, response, *normalised, contrast, plane);
+    extend_chain(chain, discs_alike, response, *normalised, contrast, plane);
     for (auto& disc : chain) measure_disc_edges(*normalised, disc, plane.pixel_mm);
     limit_disc_edges(chain);
     trim_chain_ends(chain);
-    drop_bands_against_the_lordosis(chain, plane);
     label_discs(chain);
     result.failure = implausible_column(chain, plane);
     if (!result.failure.empty()) return result;
