@@ -49,6 +49,9 @@ struct DrawnSpine {
 
 using Painter = std::function<float(double x, double y, float normal)>;
 
+// A plane points at the series it was extracted from (`SagittalPlane::source`): the tests keep
+// each drawn series in a variable for as long as its plane is used.
+
 SeriesVolume draw(const DrawnSpine& spine, const Contrast& contrast, const std::string& role,
                   const Painter& lesions = {}) {
     SeriesVolume series;
@@ -134,7 +137,8 @@ TEST(SpineLocaliser, FitsTheTiltOfASteepLumbosacralDisc) {
         const double across = (y - centre_y) * std::cos(kTilt) - (x - centre_x) * std::sin(kTilt);
         return std::abs(across) < DrawnSpine::kDisc / 2 ? float(kT1.disc) : float(kT1.marrow);
     };
-    const auto plane = extract_plane(draw(spine, kT1, "t1", steep), 0);
+    const auto series = draw(spine, kT1, "t1", steep);
+    const auto plane = extract_plane(series, 0);
     const auto found = localise_spine(plane, PlaneContrast::T1);
     ASSERT_TRUE(found.failure.empty()) << found.failure;
     const Disc* lumbosacral = disc_labelled(found, "L5/S1");
@@ -163,7 +167,8 @@ TEST(SpineLocaliser, AThinFusedSacralJunctionIsNotL5S1) {
     auto junction = [&](double x, double y, float normal) {
         return DrawnSpine::in_column(x) && std::abs(y - junction_y) < 2.0 ? 300.0f : normal;
     };
-    const auto plane = extract_plane(draw(spine, kT1, "t1", junction), 0);
+    const auto series = draw(spine, kT1, "t1", junction);
+    const auto plane = extract_plane(series, 0);
     const auto found = localise_spine(plane, PlaneContrast::T1);
     ASSERT_TRUE(found.failure.empty()) << found.failure;
     const Disc* lumbosacral = disc_labelled(found, "L5/S1");
@@ -178,7 +183,8 @@ TEST(SpineLocaliser, AChainOfShortBandsIsNotTheColumn) {
     auto narrow = [&](double x, double, float normal) {
         return DrawnSpine::in_column(x) && (x < 84 || x > 95) ? float(kT1.muscle) : normal;
     };
-    const auto found = localise_spine(extract_plane(draw(spine, kT1, "t1", narrow), 0), PlaneContrast::T1);
+    const auto series = draw(spine, kT1, "t1", narrow);
+    const auto found = localise_spine(extract_plane(series, 0), PlaneContrast::T1);
     EXPECT_NE(found.failure.find("too short to be lumbar discs"), std::string::npos) << found.failure;
     EXPECT_TRUE(found.discs.empty());
 }
@@ -216,7 +222,8 @@ TEST(SpineLocaliser, AChainOfShortBandsInFrontOfTheSpineIsNotTheColumn) {
             if (y >= spine.body_top(i) && y < spine.body_top(i) + DrawnSpine::kBody) return float(kT1.marrow);
         return y >= spine.body_top(0) && y < spine.body_top(6) ? float(kT1.disc) : normal;
     };
-    const auto plane = extract_plane(draw(spine, kT1, "t1", loops), 0);
+    const auto series = draw(spine, kT1, "t1", loops);
+    const auto plane = extract_plane(series, 0);
     const auto found = localise_spine(plane, PlaneContrast::T1);
     ASSERT_TRUE(found.failure.empty()) << found.failure;
     for (const auto& disc : found.discs)
@@ -230,9 +237,11 @@ TEST(SpineLocaliser, AColumnTiltedFarFromTheAxialPlaneIsNotAnalysed) {
     const DrawnSpine spine;
     const auto upright = draw(spine, kT1, "t1");
     const double x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, y = spine.body_top(3);
-    const auto leaning = localise_spine(extract_plane(turned(upright, 20, x, y, kT1.muscle), 0), PlaneContrast::T1);
+    const auto leaning_series = turned(upright, 20, x, y, kT1.muscle);
+    const auto leaning = localise_spine(extract_plane(leaning_series, 0), PlaneContrast::T1);
     EXPECT_TRUE(leaning.failure.empty()) << leaning.failure;
-    const auto lying = localise_spine(extract_plane(turned(upright, 56, x, y, kT1.muscle), 0), PlaneContrast::T1);
+    const auto lying_series = turned(upright, 56, x, y, kT1.muscle);
+    const auto lying = localise_spine(extract_plane(lying_series, 0), PlaneContrast::T1);
     EXPECT_NE(lying.failure.find("no plausible lumbar column"), std::string::npos) << lying.failure;
     EXPECT_TRUE(lying.discs.empty());
 }
@@ -272,7 +281,8 @@ TEST(SpineLocaliser, ABandTiltedBackwardBelowTheColumnIsNotL5S1) {
 
 TEST(VertebraGeometry, BodiesSitBetweenTheirDiscs) {
     const DrawnSpine spine;
-    const auto plane = extract_plane(draw(spine, kT1, "t1"), 0);
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
     const auto bodies = vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane);
     ASSERT_TRUE(bodies.count("L3"));
     const auto& l3 = bodies.at("L3");
@@ -349,7 +359,8 @@ TEST(VertebraGeometry, EndplatesLieOnTheirCortex) {
     DrawnSpine spine;
     spine.cortex = 1;
     for (const auto* contrast : {&kT1, &kT2}) {
-        const auto plane = extract_plane(draw(spine, *contrast, "t1"), 0);
+        const auto series = draw(spine, *contrast, "t1");
+        const auto plane = extract_plane(series, 0);
         const auto found = localise_spine(plane, contrast == &kT1 ? PlaneContrast::T1 : PlaneContrast::Fluid);
         const auto bodies = vertebrae_from_discs(found, plane);
         ASSERT_TRUE(bodies.count("L3"));
@@ -371,8 +382,10 @@ TEST(VertebraGeometry, AFluidImageIsGivenOnlyTheEndplatesItShows) {
     t1_spine.cortex = 1;
     DrawnSpine fluid_spine = t1_spine;
     fluid_spine.rows = int(t1_spine.body_top(4) + 0.75 * DrawnSpine::kBody);
-    const auto t1_plane = extract_plane(draw(t1_spine, kT1, "t1"), 0);
-    const auto fluid_plane = extract_plane(draw(fluid_spine, kT2, "t2"), 0);
+    const auto t1_series = draw(t1_spine, kT1, "t1");
+    const auto t1_plane = extract_plane(t1_series, 0);
+    const auto fluid_series = draw(fluid_spine, kT2, "t2");
+    const auto fluid_plane = extract_plane(fluid_series, 0);
     const auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
     ASSERT_TRUE(t1_bodies.count("L4") && t1_bodies.at("L4").inferior);
 
@@ -389,7 +402,8 @@ TEST(ChainMatching, GivesTheFluidImageTheT1LabelsWhenItShowsAnotherPartOfTheSpin
     const DrawnSpine t1_spine;
     DrawnSpine fluid_spine;
     fluid_spine.shift_y = 40;  // a different field of view, as in spider-dev
-    const auto t1_plane = extract_plane(draw(t1_spine, kT1, "t1"), 0);
+    const auto t1_series = draw(t1_spine, kT1, "t1");
+    const auto t1_plane = extract_plane(t1_series, 0);
     auto fluid_series = draw(fluid_spine, kT2, "t2");
     fluid_series.frame_of_reference_uid = "1.2.3.10";
     const auto fluid_plane = extract_plane(fluid_series, 0);
@@ -435,7 +449,8 @@ TEST(PlaneAlignment, PlacesTheT1PlaneOnTheFluidImagesAnatomy) {
 // Noise shares no edges with the T1 image: no translation is better than the others.
 TEST(PlaneAlignment, FindsNoPlacementOnAnImageWithoutTheSpine) {
     const DrawnSpine spine;
-    const auto t1_plane = extract_plane(draw(spine, kT1, "t1"), 0);
+    const auto t1_series = draw(spine, kT1, "t1");
+    const auto t1_plane = extract_plane(t1_series, 0);
     unsigned state = 12345;
     auto noise = [&](double, double, float) {
         state = state * 1103515245u + 12345u;
@@ -555,8 +570,10 @@ TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
     auto spot = [&](double x, double y, float normal) {
         return std::hypot(x - 89, y - centre_y) < 5 ? 1000.0f : normal;  // haemangioma-like
     };
-    const auto t1_plane = extract_plane(draw(spine, kT1, "t1", spot), 0);
-    const auto t2_plane = extract_plane(draw(spine, kT2, "t2", spot), 0);
+    const auto t1_series = draw(spine, kT1, "t1", spot);
+    const auto t1_plane = extract_plane(t1_series, 0);
+    const auto t2_series = draw(spine, kT2, "t2", spot);
+    const auto t2_plane = extract_plane(t2_series, 0);
     for (auto side : {EndplateSide::Superior, EndplateSide::Inferior})
         EXPECT_EQ(read_endplate_of(t1_plane, t2_plane, "L3", side).type, ModicType::None);
 }
@@ -566,8 +583,10 @@ TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
 TEST(MarrowTyping, S1BrightenedByCoilSensitivityIsNotFat) {
     const DrawnSpine spine;
     auto sensitivity = [](double, double y, float normal) { return float(normal * (1 + 0.002 * (y - 120))); };
-    const auto t1_plane = extract_plane(draw(spine, kT1, "t1", sensitivity), 0);
-    const auto t2_plane = extract_plane(draw(spine, kT2, "t2", sensitivity), 0);
+    const auto t1_series = draw(spine, kT1, "t1", sensitivity);
+    const auto t1_plane = extract_plane(t1_series, 0);
+    const auto t2_series = draw(spine, kT2, "t2", sensitivity);
+    const auto t2_plane = extract_plane(t2_series, 0);
     const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
     const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, t1_plane));
     ASSERT_TRUE(t1.bodies.count("S1"));
