@@ -1,7 +1,5 @@
 #include "analysis/midline.hpp"
 
-#include <itkLinearInterpolateImageFunction.h>
-
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -23,18 +21,14 @@ constexpr double kSliceReachMm = 30.0;  // the midline is sought this far either
 constexpr std::size_t kMinLevels = 3;
 constexpr double kBoxHalfMm = 2.0;  // signal is averaged over a square of this half-side
 
-using Interpolator = itk::LinearInterpolateImageFunction<Volume, double>;
-
-// Samples the plane's series around plane point (x, y), moved `slices` slices along the normal.
+// Samples the plane's series around plane point (x, y) on any of its slices.
 class SliceSampler {
 public:
-    explicit SliceSampler(const SagittalPlane& plane) : plane_(plane) {
+    explicit SliceSampler(const SagittalPlane& plane) : plane_(plane), reader_(*plane.source) {
         const Volume& volume = *plane.source->image;
         for (int i = 0; i < 3; ++i) normal_[i] = volume.GetDirection()[i][2];
         spacing_ = volume.GetSpacing()[2];
         count_ = int(volume.GetLargestPossibleRegion().GetSize()[2]);
-        interpolator_ = Interpolator::New();
-        interpolator_->SetInputImage(plane.source->image);
     }
     int count() const { return count_; }
     double spacing_mm() const { return spacing_; }
@@ -42,32 +36,25 @@ public:
 
     // Mean over a square of side 2 * kBoxHalfMm in slice `slice`, or nullopt outside the volume.
     std::optional<double> mean(double x, double y, int slice) const {
-        const double step = (slice - int(plane_.slice)) * spacing_;
         const double half = kBoxHalfMm / plane_.pixel_mm;
         double sum = 0;
         int count = 0;
         for (double dy = -half; dy <= half + 1e-9; dy += 1.0)
-            for (double dx = -half; dx <= half + 1e-9; dx += 1.0) {
-                const PointMm p = plane_.to_patient(x + dx, y + dy);
-                Volume::PointType point;
-                for (int i = 0; i < 3; ++i) point[i] = p[i] + step * normal_[i];
-                itk::ContinuousIndex<double, 3> index;
-                plane_.source->image->TransformPhysicalPointToContinuousIndex(point, index);
-                index[2] = slice;  // exactly on the slice: no blending across slices
-                if (!interpolator_->IsInsideBuffer(index)) continue;
-                sum += interpolator_->EvaluateAtContinuousIndex(index);
-                ++count;
-            }
+            for (double dx = -half; dx <= half + 1e-9; dx += 1.0)
+                if (const auto value = reader_.at(plane_.to_patient(x + dx, y + dy), unsigned(slice))) {
+                    sum += *value;
+                    ++count;
+                }
         if (count == 0) return std::nullopt;
         return sum / count;
     }
 
 private:
     const SagittalPlane& plane_;
+    SliceReader reader_;
     Vector3 normal_{};
     double spacing_ = 1.0;
     int count_ = 1;
-    Interpolator::Pointer interpolator_;
 };
 
 // The canal behind the body on the plane: the darkest point along the body's endplates, when it

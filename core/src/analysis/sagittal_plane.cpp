@@ -1,6 +1,5 @@
 #include "analysis/sagittal_plane.hpp"
 
-#include <itkLinearInterpolateImageFunction.h>
 #include <itkSmoothingRecursiveGaussianImageFilter.h>
 
 #include <algorithm>
@@ -112,21 +111,29 @@ SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double p
     plane.inside->SetRegions(plane_size);
     plane.inside->Allocate();
 
-    auto interpolator = itk::LinearInterpolateImageFunction<Volume, double>::New();
-    interpolator->SetInputImage(series.image);
+    const SliceReader reader(series);
     for (itk::SizeValueType y = 0; y < plane_size[1]; ++y)
         for (itk::SizeValueType x = 0; x < plane_size[0]; ++x) {
-            const auto patient = plane.to_patient(double(x), double(y));
-            Volume::PointType point;
-            for (int i = 0; i < 3; ++i) point[i] = patient[i];
-            auto index = volume.TransformPhysicalPointToContinuousIndex<double>(point);
-            index[2] = slice;  // stay on the slice: no through-plane blending
+            const auto value = reader.at(plane.to_patient(double(x), double(y)), slice);
             const PlaneImage::IndexType pixel = {{itk::IndexValueType(x), itk::IndexValueType(y)}};
-            const bool covered = interpolator->IsInsideBuffer(index);
-            plane.image->SetPixel(pixel, covered ? float(interpolator->EvaluateAtContinuousIndex(index)) : 0.f);
-            plane.inside->SetPixel(pixel, covered ? 1.f : 0.f);
+            plane.image->SetPixel(pixel, value ? float(*value) : 0.f);
+            plane.inside->SetPixel(pixel, value ? 1.f : 0.f);
         }
     return plane;
+}
+
+SliceReader::SliceReader(const SeriesVolume& series)
+    : volume_(*series.image), interpolator_(itk::LinearInterpolateImageFunction<Volume, double>::New()) {
+    interpolator_->SetInputImage(series.image);
+}
+
+std::optional<double> SliceReader::at(const PointMm& patient, unsigned slice) const {
+    Volume::PointType point;
+    for (int i = 0; i < 3; ++i) point[i] = patient[i];
+    auto index = volume_.TransformPhysicalPointToContinuousIndex<double>(point);
+    index[2] = slice;  // stay on the slice: no through-plane blending
+    if (!interpolator_->IsInsideBuffer(index)) return std::nullopt;
+    return interpolator_->EvaluateAtContinuousIndex(index);
 }
 
 double sample_bilinear(const PlaneImage& image, double x, double y) {

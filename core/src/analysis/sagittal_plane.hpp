@@ -5,8 +5,10 @@
 #pragma once
 
 #include <itkImage.h>
+#include <itkLinearInterpolateImageFunction.h>
 
 #include <array>
+#include <optional>
 
 #include "image/series_volume.hpp"
 #include "modic/core/findings.hpp"
@@ -46,6 +48,20 @@ std::array<double, 2> map_point(const std::array<double, 2>& point, const Sagitt
 // A vector of plane `from`, in pixels, as plane `to` shows it (length kept, in `to`'s pixels).
 std::array<double, 2> map_vector(const std::array<double, 2>& vector, const SagittalPlane& from,
                                  const SagittalPlane& to);
+
+// A series read at patient positions on one slice at a time: interpolated within the slice,
+// never blended across slices (a position off the slice is read where the slice normal through it
+// meets the slice).
+class SliceReader {
+public:
+    explicit SliceReader(const SeriesVolume& series);
+    // The value on slice `slice` at `patient`, or nullopt where the slice does not cover it.
+    std::optional<double> at(const PointMm& patient, unsigned slice) const;
+
+private:
+    const Volume& volume_;
+    itk::LinearInterpolateImageFunction<Volume, double>::Pointer interpolator_;
+};
 
 // Resamples slice k of the series. Pixels outside the slice are 0 and marked in `inside`.
 SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double pixel_mm = 1.0);
