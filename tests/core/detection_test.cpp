@@ -395,6 +395,40 @@ TEST(VertebraGeometry, EndplatesLieOnTheirCortex) {
     }
 }
 
+// A body slipped forward (anterolisthesis, here L3 by 12 mm) lines up with neither neighbour, and
+// the disc bands between them lie across both: each endplate is read across its own body, every
+// column of its grid between that body's front and back walls.
+TEST(VertebraGeometry, EachEndplateIsReadAcrossItsOwnBody) {
+    DrawnSpine spine;
+    spine.cortex = 1;
+    constexpr double kSlip = 12;
+    const double top = spine.body_top(3), bottom = top + DrawnSpine::kBody;
+    auto slipped = [&](double x, double y, float normal) {
+        if (y < top || y >= bottom) return normal;
+        const bool cortex_row = y < top + spine.cortex || y >= bottom - spine.cortex;
+        if (x >= DrawnSpine::kBodyLeft - kSlip && x < DrawnSpine::kBodyLeft) return cortex_row ? kT1.cortex : kT1.marrow;
+        if (x > DrawnSpine::kBodyRight - kSlip && x <= DrawnSpine::kBodyRight) return kT1.muscle;
+        return normal;
+    };
+    const auto series = draw(spine, kT1, "t1", slipped);
+    const auto plane = extract_plane(series, 0);
+    const auto bodies = vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane);
+    auto expect_within_walls = [&](const std::string& label, bool superior, double slip) {
+        ASSERT_TRUE(bodies.count(label)) << label;
+        const auto& line = superior ? bodies.at(label).superior : bodies.at(label).inferior;
+        ASSERT_TRUE(line) << label;
+        for (int position : {0, kEndplatePositions - 1}) {
+            const double x = line->at(position, DrawnSpine::kBody / 4, plane.pixel_mm)[0];
+            EXPECT_GE(x, DrawnSpine::kBodyLeft - slip - 0.5) << label << " position " << position;
+            EXPECT_LE(x, DrawnSpine::kBodyRight - slip + 0.5) << label << " position " << position;
+        }
+    };
+    expect_within_walls("L2", false, 0);
+    expect_within_walls("L3", true, kSlip);
+    expect_within_walls("L3", false, kSlip);
+    expect_within_walls("L4", true, 0);
+}
+
 // A fluid image of the same frame of reference that ends three quarters down L4 is given T1's
 // endplates only where it shows them and the marrow beside them: it would read the zeros outside
 // it as dark marrow.

@@ -38,7 +38,8 @@ struct VertebraGeometry {
 
 // Bodies keyed by label ("L1" ... "S1", and thoracic ones above). A body between two found discs
 // has both endplates; the one above the top disc and the one below the bottom disc have one.
-// Each endplate is placed on its cortex, the dark line between disc and marrow, where the plane
+// Each endplate is read across its own body (the disc moved along itself to that body's middle
+// front to back) and placed on its cortex, the dark line between disc and marrow, where the plane
 // shows one; else on the band's edge.
 std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
                                                              const SagittalPlane& plane);
