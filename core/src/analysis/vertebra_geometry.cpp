@@ -162,7 +162,7 @@ std::optional<double> body_middle_along(const PlaneImage& image, const Disc& dis
 // The disc moved along itself to the middle of the body above it (`above`) or below it, for that
 // body's endplate to be read across the body: a band's own centre drifts backward where the dark
 // canal continues it (on phantom seeds 101-106, 127 of 797 bodies were reported more than 4 mm
-// from their middle front to back, mostly behind it) or forward over a dark front wall.
+// from their middle front to back, mostly behind it, and the grid's back columns read the canal).
 // The body's middle is measured halfway to the next disc, where Modic changes do not reach.
 Disc centred_on_body(const Disc& disc, bool above, double spacing_mm, const SagittalPlane& plane) {
     const auto middle = body_middle_along(*plane.image, disc, (above ? -0.5 : 0.5) * spacing_mm, plane.pixel_mm);
