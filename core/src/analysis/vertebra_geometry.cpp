@@ -22,7 +22,9 @@ constexpr double kCortexSearchStepMm = 0.5;
 constexpr double kMinCortexSeparationMm = 2.5;
 constexpr double kCortexDipFactor = 0.8;
 // At least this share of the positions must show both cortices, else the band's edges are kept.
-constexpr double kMinCortexShare = 0.5;
+// A quarter is enough since the positions without a cortex follow the line fitted through those
+// with one: the band's halfway edge runs past changes that have the disc's signal.
+constexpr double kMinCortexShare = 0.25;
 // Each position's cortex is the median of its found neighbours within this many positions.
 constexpr int kSurfaceSmoothing = 2;
 // A body's front and back walls: where, along a line through its middle, the signal first falls
