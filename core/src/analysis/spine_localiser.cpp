@@ -453,13 +453,6 @@ double median_length(const std::vector<Disc>& chain) {
     return median(lengths);
 }
 
-double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
-    std::vector<double> spacings;
-    for (std::size_t i = 1; i < chain.size(); ++i)
-        spacings.push_back(spacing(chain[i - 1], chain[i], pixel_mm));
-    return median(spacings);
-}
-
 // How far a disc tilts from the patient's axial plane, in degrees (sign as for kMinDiscTilt).
 double axial_tilt_degrees(const Disc& disc, const SagittalPlane& plane) {
     const auto a = disc.along();
@@ -752,6 +745,13 @@ void label_discs(std::vector<Disc>& discs) {
 }
 
 }  // namespace
+
+double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
+    std::vector<double> spacings;
+    for (std::size_t i = 1; i < chain.size(); ++i)
+        spacings.push_back(spacing(chain[i - 1], chain[i], pixel_mm));
+    return median(spacings);
+}
 
 std::array<double, 2> Disc::along() const { return {std::cos(angle), std::sin(angle)}; }
 std::array<double, 2> Disc::normal() const { return {-std::sin(angle), std::cos(angle)}; }

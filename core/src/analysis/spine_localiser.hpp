@@ -34,6 +34,9 @@ struct SpineLocalisation {
 
 SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contrast);
 
+// The median distance between neighbouring discs of a chain, mm; 0 for fewer than two discs.
+double median_spacing(const std::vector<Disc>& chain, double pixel_mm);
+
 // "L4/L5" -> {"L4", "L5"}; "L5/S1" -> {"L5", "S1"}.
 std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label);
 

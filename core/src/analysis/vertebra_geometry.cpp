@@ -176,13 +176,6 @@ Disc centred_on_body(const Disc& disc, bool above, double spacing_mm, const Sagi
     return moved;
 }
 
-// The usual distance between neighbouring discs of the chain, mm; 0 for a single disc.
-double usual_spacing_mm(const std::vector<Disc>& discs, double pixel_mm) {
-    std::vector<double> spacings;
-    for (std::size_t i = 1; i < discs.size(); ++i)
-        spacings.push_back(std::hypot(discs[i].x - discs[i - 1].x, discs[i].y - discs[i - 1].y) * pixel_mm);
-    return spacings.empty() ? 0.0 : median(spacings);
-}
 
 double distance(const std::array<double, 2>& a, const std::array<double, 2>& b) {
     return std::hypot(a[0] - b[0], a[1] - b[1]);
@@ -199,7 +192,7 @@ std::array<double, 2> EndplateLine::at(int position, double inward_mm, double pi
 std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
                                                              const SagittalPlane& plane) {
     std::map<std::string, VertebraGeometry> bodies;
-    const double spacing = usual_spacing_mm(spine.discs, plane.pixel_mm);
+    const double spacing = median_spacing(spine.discs, plane.pixel_mm);
     for (const auto& disc : spine.discs) {
         const auto [above, below] = vertebrae_of_disc(disc.label);
         auto read_across_body = [&](bool body_above) {
