@@ -618,6 +618,18 @@ TEST(MarrowTyping, SclerosisWithSomeFatIsType2_3) {
     EXPECT_EQ(reading.type, ModicType::Type2_3);
 }
 
+// Sclerosis beside fat, 6 mm each along the endplate (the phantoms' mixed changes alternate so):
+// neither part alone covers a quarter of the endplate's central 30 mm, together they do.
+TEST(MarrowTyping, SmallSclerosisBesideSmallFatIsType2_3) {
+    auto signal = [](double x, float sclerosis, float fat) {
+        return x >= 80 && x < 86 ? sclerosis : x >= 86 && x < 92 ? fat : 0.0f;
+    };
+    const auto reading = read_planted({[&](double x) { return signal(x, 200, 950); },
+                                       [&](double x) { return signal(x, 180, 600); }});
+    EXPECT_EQ(reading.type, ModicType::Type2_3);
+    EXPECT_NEAR(reading.extent_fraction, 12.0 / 31, 0.1);
+}
+
 TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
     const DrawnSpine spine;
     const double centre_y = spine.body_top(3) + DrawnSpine::kBody / 2;  // middle of L3

@@ -183,23 +183,27 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     };
     Lesion type1 = lesion_from_endplate(is_type1), type2 = lesion_from_endplate(is_type2),
            type3 = lesion_from_endplate(is_type3);
-    // Oedema and fat together (type 1/2) are one change whose parts alternate along the endplate:
-    // together they pass the presence rule, and each part covers some of it. Sclerosis with fat
-    // (2/3) needs the sclerosis in full and some fat: the reverse, fat in full and a small dark
-    // part, is how the cortex and a dark disc beside fat look on real images (type 2 was read
-    // 2/3 at a third of its levels on spider-dev that way).
+    // A mixed change is one change whose parts alternate along the endplate: together they pass
+    // the presence rule, and each part covers some of it. Oedema and fat (1/2) always so.
+    // Sclerosis with fat (2/3) so only while the fat does not pass alone: fat in full and a small
+    // dark part is how the cortex and a dark disc beside fat look on real images (type 2 was read
+    // 2/3 at a third of its levels on spider-dev that way); fat in full makes 2/3 only with the
+    // sclerosis in full too.
     const Lesion oedema_or_fat = lesion_from_endplate([&](int c, int r) { return is_type1(c, r) || is_type2(c, r); });
+    const Lesion fat_or_sclerosis = lesion_from_endplate([&](int c, int r) { return is_type2(c, r) || is_type3(c, r); });
     const bool has1 = is_present(type1), has2 = is_present(type2), has3 = is_present(type3);
     const bool mixed_1_2 = is_present(oedema_or_fat) && (has1 || !has3) &&  // full sclerosis outweighs a small oedema part
                            is_mixed_part(type1) && is_mixed_part(type2);
+    const bool mixed_2_3 = is_mixed_part(type2) &&
+                           (has3 || (!has2 && is_present(fat_or_sclerosis) && is_mixed_part(type3)));
 
     const Lesion* shown = nullptr;
     if (mixed_1_2) {
         reading.type = ModicType::Type1_2;
         shown = &oedema_or_fat;
-    } else if (has3 && is_mixed_part(type2)) {
+    } else if (mixed_2_3) {
         reading.type = ModicType::Type2_3;
-        shown = type2.area_cells > type3.area_cells ? &type2 : &type3;
+        shown = &fat_or_sclerosis;
     } else if (has1 || has3) {
         const bool one = has1 && (!has3 || type1.area_cells >= type3.area_cells);
         reading.type = one ? ModicType::Type1 : ModicType::Type3;
