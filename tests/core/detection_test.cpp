@@ -429,6 +429,27 @@ TEST(VertebraGeometry, EachEndplateIsReadAcrossItsOwnBody) {
     expect_within_walls("L4", true, 0);
 }
 
+// The bands of the discs above and below L3 lie 15 mm behind the body's middle, as a steep
+// L5/S1's band does where the canal continues it: more than an endplate is moved to read across
+// its body, so L3's endplates stay there; the centre it is reported at lies between its walls.
+TEST(VertebraGeometry, ABodysCentreLiesBetweenItsWalls) {
+    constexpr double kDrift = 15;
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    auto localisation = localise_spine(plane, PlaneContrast::T1);
+    for (auto& disc : localisation.discs)
+        if (disc.label == "L2/L3" || disc.label == "L3/L4") {
+            disc.x += kDrift * disc.along()[0] / plane.pixel_mm;
+            disc.y += kDrift * disc.along()[1] / plane.pixel_mm;
+        }
+    const auto bodies = vertebrae_from_discs(localisation, plane);
+    ASSERT_TRUE(bodies.count("L3"));
+    const auto& l3 = bodies.at("L3");
+    EXPECT_NEAR(l3.centre[0], (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 2.0);
+    EXPECT_NEAR(l3.centre[1], spine.body_top(3) + DrawnSpine::kBody / 2, 2.0);
+}
+
 // A fluid image of the same frame of reference that ends three quarters down L4 is given T1's
 // endplates only where it shows them and the marrow beside them: it would read the zeros outside
 // it as dark marrow.

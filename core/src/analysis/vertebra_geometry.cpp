@@ -32,6 +32,10 @@ constexpr int kSurfaceSmoothing = 2;
 // from the disc's centre. A body is at least kMinBodyDepthMm deep; an endplate is moved at most
 // kMaxBodyShiftMm to its body's middle.
 constexpr double kWallFactor = 0.6, kMaxWallSearchMm = 40.0, kMinBodyDepthMm = 20.0, kMaxBodyShiftMm = 10.0;
+// A body's reported centre is moved at most kMaxCentreShiftMm to the middle between its walls at
+// mid-height, and only where the body measures at most kMaxDepthFactor of the patient's usual
+// depth there.
+constexpr double kMaxCentreShiftMm = 20.0, kMaxDepthFactor = 1.25;
 
 double position_mm(int position) {
     return (position - (kEndplatePositions - 1) / 2.0) * kEndplatePositionStepMm;
@@ -133,10 +137,17 @@ EndplateLine endplate_of_disc(const Disc& disc, bool above, const SagittalPlane&
                  : endplate_line(disc, cortex, disc.lower_edge, 1.0, plane.pixel_mm);
 }
 
-// Where, along the disc, the middle of the body lies that a line parallel to the disc crosses
-// `offset_mm` along its normal: halfway between its front and back walls. Nullopt where a wall is
-// not found or the body is implausibly thin.
-std::optional<double> body_middle_along(const PlaneImage& image, const Disc& disc, double offset_mm, double pixel_mm) {
+// A body's front and back walls along a line, in mm from a point of it (front negative).
+struct BodyWalls {
+    double front = 0, back = 0;
+    double middle() const { return (front + back) / 2; }
+    double depth() const { return back - front; }
+};
+
+// The walls of the body that a line parallel to the disc crosses `offset_mm` along its normal,
+// measured from the disc's centre along the disc. Nullopt where a wall is not found or the body is
+// implausibly thin.
+std::optional<BodyWalls> body_walls_along(const PlaneImage& image, const Disc& disc, double offset_mm, double pixel_mm) {
     const auto a = disc.along(), n = disc.normal();
     auto signal = [&](double s) {  // mean of 3 x 3 samples 2 mm across and 0.5 mm along
         double sum = 0;
@@ -158,7 +169,7 @@ std::optional<double> body_middle_along(const PlaneImage& image, const Disc& dis
     };
     const auto front = wall_toward(-1), back = wall_toward(1);
     if (!front || !back || *back - *front < kMinBodyDepthMm) return std::nullopt;
-    return (*front + *back) / 2;
+    return BodyWalls{*front, *back};
 }
 
 // The disc moved along itself to the middle of the body above it (`above`) or below it, for that
@@ -167,13 +178,46 @@ std::optional<double> body_middle_along(const PlaneImage& image, const Disc& dis
 // from their middle front to back, mostly behind it, and the grid's back columns read the canal).
 // The body's middle is measured halfway to the next disc, where Modic changes do not reach.
 Disc centred_on_body(const Disc& disc, bool above, double spacing_mm, const SagittalPlane& plane) {
-    const auto middle = body_middle_along(*plane.image, disc, (above ? -0.5 : 0.5) * spacing_mm, plane.pixel_mm);
-    if (!middle || std::abs(*middle) > kMaxBodyShiftMm) return disc;
+    const auto walls = body_walls_along(*plane.image, disc, (above ? -0.5 : 0.5) * spacing_mm, plane.pixel_mm);
+    if (!walls || std::abs(walls->middle()) > kMaxBodyShiftMm) return disc;
     Disc moved = disc;
     const auto a = disc.along();
-    moved.x += *middle * a[0] / plane.pixel_mm;
-    moved.y += *middle * a[1] / plane.pixel_mm;
+    moved.x += walls->middle() * a[0] / plane.pixel_mm;
+    moved.y += walls->middle() * a[1] / plane.pixel_mm;
     return moved;
+}
+
+// The walls of a body at mid-height, along its endplates, measured from its centre.
+std::optional<BodyWalls> walls_at_mid_height(const VertebraGeometry& body, const SagittalPlane& plane) {
+    Disc through_centre;
+    through_centre.x = body.centre[0], through_centre.y = body.centre[1];
+    const auto& along = (body.superior ? *body.superior : *body.inferior).along;
+    through_centre.angle = std::atan2(along[1], along[0]);
+    return body_walls_along(*plane.image, through_centre, 0.0, plane.pixel_mm);
+}
+
+// Each body's centre moved along its endplates to the middle between its front and back walls at
+// mid-height, where they are clearest: the endplates' centres follow their discs' bands, which
+// drift backward where the canal continues them (most at a steep L5/S1, whose band may lie 15 mm
+// behind S1's middle). A body measured much deeper than the patient's usual body has a wall
+// missed (the prevertebral fat or the canal read as marrow) and keeps its centre.
+void centre_between_walls(std::map<std::string, VertebraGeometry>& bodies, const SagittalPlane& plane) {
+    std::map<std::string, BodyWalls> measured;
+    std::vector<double> depths;
+    for (const auto& [label, body] : bodies)
+        if (const auto walls = walls_at_mid_height(body, plane)) {
+            measured[label] = *walls;
+            depths.push_back(walls->depth());
+        }
+    if (depths.empty()) return;
+    const double usual_depth = median(depths);
+    for (const auto& [label, walls] : measured) {
+        if (walls.depth() > kMaxDepthFactor * usual_depth || std::abs(walls.middle()) > kMaxCentreShiftMm) continue;
+        auto& body = bodies.at(label);
+        const auto& along = (body.superior ? *body.superior : *body.inferior).along;
+        body.centre[0] += walls.middle() * along[0] / plane.pixel_mm;
+        body.centre[1] += walls.middle() * along[1] / plane.pixel_mm;
+    }
 }
 
 
@@ -225,6 +269,7 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
         const double half = typical / 2 / plane.pixel_mm;
         body.centre = {seen.centre[0] + half * seen.inward[0], seen.centre[1] + half * seen.inward[1]};
     }
+    centre_between_walls(bodies, plane);
     return bodies;
 }
 
