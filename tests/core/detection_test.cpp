@@ -651,6 +651,31 @@ TEST(MarrowTyping, SmallSclerosisBesideSmallFatIsType2_3) {
     EXPECT_NEAR(reading.extent_fraction, 12.0 / 31, 0.1);
 }
 
+// The bands of the discs beside L3 lie 15 mm behind its middle, too far for its endplates to be
+// moved there: their grids reach 15 mm into the canal behind the body (CSF: T1 dark, T2 bright,
+// as oedema). Only the positions within the body's walls are read.
+TEST(MarrowTyping, TheCanalBehindABodyIsNotOedema) {
+    constexpr double kDrift = 15;
+    DrawnSpine spine;
+    spine.cortex = 1;
+    const auto t1_series = draw(spine, kT1, "t1");
+    const auto t2_series = draw(spine, kT2, "t2");
+    const auto t1_plane = extract_plane(t1_series, 0);
+    const auto t2_plane = extract_plane(t2_series, 0);
+    auto localisation = localise_spine(t1_plane, PlaneContrast::T1);
+    for (auto& disc : localisation.discs)
+        if (disc.label == "L2/L3" || disc.label == "L3/L4") {
+            disc.x += kDrift * disc.along()[0] / t1_plane.pixel_mm;
+            disc.y += kDrift * disc.along()[1] / t1_plane.pixel_mm;
+        }
+    auto t1_bodies = vertebrae_from_discs(localisation, t1_plane);
+    auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
+    const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
+    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
+    for (auto side : {EndplateSide::Superior, EndplateSide::Inferior})
+        EXPECT_EQ(read_endplate(t1, &t2, false, "L3", side).type, ModicType::None);
+}
+
 TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
     const DrawnSpine spine;
     const double centre_y = spine.body_top(3) + DrawnSpine::kBody / 2;  // middle of L3

@@ -36,6 +36,8 @@ std::array<double, 2> cell_position(const EndplateLine& line, double height_mm, 
 }
 
 using Grid = std::array<std::array<double, kRows>, kColumns>;
+// A cell beyond the body's walls: neither bright nor dark on any image.
+constexpr double kOutsideBody = 1.0;
 
 // The marrow a body's endplate band is compared with: the body's own central marrow where the
 // plane shows the whole body, so that a body brighter or darker than the others as a whole (coil
@@ -65,7 +67,9 @@ std::optional<Grid> relative_signal(const MarrowPlane& marrow, const std::string
     for (int c = 0; c < kColumns; ++c)
         for (int r = 0; r < kRows; ++r) {
             const auto p = cell_position(*line, body.height_mm, marrow.plane->pixel_mm, c, r);
-            grid[c][r] = sample_bilinear(*marrow.smoothed, p[0], p[1]) / reference;
+            grid[c][r] = c < line->first_in_body || c > line->last_in_body
+                             ? kOutsideBody
+                             : sample_bilinear(*marrow.smoothed, p[0], p[1]) / reference;
         }
     return grid;
 }

@@ -32,6 +32,8 @@ constexpr int kSurfaceSmoothing = 2;
 // from the disc's centre. A body is at least kMinBodyDepthMm deep; an endplate is moved at most
 // kMaxBodyShiftMm to its body's middle.
 constexpr double kWallFactor = 0.6, kMaxWallSearchMm = 40.0, kMinBodyDepthMm = 20.0, kMaxBodyShiftMm = 10.0;
+// An endplate not moved to its body's middle is read only this far inside the body's walls.
+constexpr double kWallMarginMm = 1.0;
 // A body's reported centre is moved at most kMaxCentreShiftMm to the middle between its walls at
 // mid-height, and only where the body measures at most kMaxDepthFactor of the patient's usual
 // depth there.
@@ -172,19 +174,31 @@ std::optional<BodyWalls> body_walls_along(const PlaneImage& image, const Disc& d
     return BodyWalls{*front, *back};
 }
 
-// The disc moved along itself to the middle of the body above it (`above`) or below it, for that
-// body's endplate to be read across the body: a band's own centre drifts backward where the dark
-// canal continues it (on phantom seeds 101-106, 127 of 797 bodies were reported more than 4 mm
-// from their middle front to back, mostly behind it, and the grid's back columns read the canal).
-// The body's middle is measured halfway to the next disc, where Modic changes do not reach.
-Disc centred_on_body(const Disc& disc, bool above, double spacing_mm, const SagittalPlane& plane) {
-    const auto walls = body_walls_along(*plane.image, disc, (above ? -0.5 : 0.5) * spacing_mm, plane.pixel_mm);
-    if (!walls || std::abs(walls->middle()) > kMaxBodyShiftMm) return disc;
-    Disc moved = disc;
-    const auto a = disc.along();
-    moved.x += walls->middle() * a[0] / plane.pixel_mm;
-    moved.y += walls->middle() * a[1] / plane.pixel_mm;
-    return moved;
+// The endplate of the body above the disc (`above`) or below it, read across that body: the disc
+// is first moved along itself to the body's middle, front to back, since a band's own centre
+// drifts backward where the dark canal continues it (on phantom seeds 101-106, 127 of 797 bodies
+// were reported more than 4 mm from their middle front to back, mostly behind it, and the grid's
+// back columns read the canal: T1 dark, T2 bright, type 1). The body's middle is measured halfway
+// to the next disc, where Modic changes do not reach. Where it lies too far to move to, the
+// endplate keeps the band's centre and only its positions within the body's walls are read.
+EndplateLine read_across_body(const Disc& disc, bool above, double spacing_mm, const SagittalPlane& plane) {
+    auto walls = spacing_mm > 0 ? body_walls_along(*plane.image, disc, (above ? -0.5 : 0.5) * spacing_mm, plane.pixel_mm)
+                                : std::nullopt;
+    if (walls && std::abs(walls->middle()) <= kMaxBodyShiftMm) {
+        Disc moved = disc;
+        const auto a = disc.along();
+        moved.x += walls->middle() * a[0] / plane.pixel_mm;
+        moved.y += walls->middle() * a[1] / plane.pixel_mm;
+        return endplate_of_disc(moved, above, plane);
+    }
+    auto line = endplate_of_disc(disc, above, plane);
+    if (walls) {  // the body's middle is too far to move to: read only what lies within its walls
+        while (line.first_in_body < line.last_in_body && position_mm(line.first_in_body) < walls->front + kWallMarginMm)
+            ++line.first_in_body;
+        while (line.last_in_body > line.first_in_body && position_mm(line.last_in_body) > walls->back - kWallMarginMm)
+            --line.last_in_body;
+    }
+    return line;
 }
 
 // The walls of a body at mid-height, along its endplates, measured from its centre.
@@ -239,13 +253,10 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
     const double spacing = median_spacing(spine.discs, plane.pixel_mm);
     for (const auto& disc : spine.discs) {
         const auto [above, below] = vertebrae_of_disc(disc.label);
-        auto read_across_body = [&](bool body_above) {
-            return endplate_of_disc(spacing > 0 ? centred_on_body(disc, body_above, spacing, plane) : disc, body_above, plane);
-        };
         bodies[above].label = above;
-        bodies[above].inferior = read_across_body(true);
+        bodies[above].inferior = read_across_body(disc, true, spacing, plane);
         bodies[below].label = below;
-        bodies[below].superior = read_across_body(false);
+        bodies[below].superior = read_across_body(disc, false, spacing, plane);
     }
 
     std::vector<double> heights;

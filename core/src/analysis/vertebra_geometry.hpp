@@ -24,6 +24,9 @@ struct EndplateLine {
     std::array<double, 2> inward{};  // unit, from the endplate into the body
     std::array<double, kEndplatePositions> surface_mm{};  // cortex offset along `inward`
     bool on_cortex = false;  // false: the cortex was not seen, the line is the band's edge
+    // The positions between the body's front and back walls (all, where the walls were not
+    // found): the positions beyond read the canal or the tissue in front of the body.
+    int first_in_body = 0, last_in_body = kEndplatePositions - 1;
 
     // The plane point at `position` along the endplate, `inward_mm` into the body past its cortex.
     std::array<double, 2> at(int position, double inward_mm, double pixel_mm) const;
