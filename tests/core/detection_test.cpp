@@ -300,6 +300,33 @@ TEST(SpineLocaliser, ABandTiltedBackwardBelowTheColumnIsNotL5S1) {
         EXPECT_GT(std::hypot(disc.x - band_x, disc.y - band_y), 15.0) << disc.label << " is the band";
 }
 
+// A steep, wedge-shaped L5/S1 is often fitted at its front only, short and flat. Drawn: an L5/S1
+// disc whose back two thirds are bone, and a band of the pelvis (a dark plane between two bright
+// ones) one disc spacing down, 19 mm in front of the short band. The column does not step
+// forward below L5/S1: that band is not L5/S1.
+TEST(SpineLocaliser, ABandInFrontOfTheSacrumBelowAShortL5S1IsNotL5S1) {
+    const DrawnSpine spine;
+    const double disc_top = spine.body_top(5) + DrawnSpine::kBody, disc_bottom = spine.body_top(6);
+    const double front_end = DrawnSpine::kBodyLeft + 12;
+    const double band_x = DrawnSpine::kBodyLeft - 14;
+    const double band_y = spine.disc_centre(5) + 36;
+    auto painted = [&](double x, double y, float normal) {
+        if (y >= disc_top && y < disc_bottom && x > front_end && DrawnSpine::in_column(x)) return kT1.marrow;
+        if (std::abs(x - band_x) < 14 && std::abs(y - band_y) < 14)
+            return std::abs(y - band_y) < 3 ? kT1.disc : kT1.marrow;
+        return normal;
+    };
+    const auto series = draw(spine, kT1, "t1", painted);
+    const auto plane = extract_plane(series, 0);
+    const auto found = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_TRUE(found.failure.empty()) << found.failure;
+    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
+    ASSERT_NE(lumbosacral, nullptr);
+    EXPECT_NEAR(lumbosacral->y, spine.disc_centre(5), 4.0);
+    for (const auto& disc : found.discs)
+        EXPECT_GT(std::hypot(disc.x - band_x, disc.y - band_y), 10.0) << disc.label << " is the band";
+}
+
 TEST(VertebraGeometry, BodiesSitBetweenTheirDiscs) {
     const DrawnSpine spine;
     const auto series = draw(spine, kT1, "t1");

@@ -52,6 +52,11 @@ constexpr double kSacralContrastFactor = 0.5;
 constexpr double kFaintBandFactor = 0.4;
 constexpr double kWeakBandFactor = 0.75;  // of the column's median contrast
 constexpr double kJunctionThicknessFactor = 0.5;  // of the column's median disc thickness
+// A steep lumbosacral disc is a wedge, often fitted at its front: shorter than
+// kShortLumbosacralFactor of the column's discs, its anterior end no lower than
+// kMaxMisfitTiltDegrees. Below L5/S1 the sacrum turns backward: a lowest band more than
+// kMaxForwardStepMm in front of such a band lies beyond L5/S1.
+constexpr double kMaxForwardStepMm = 10.0, kShortLumbosacralFactor = 0.65, kMaxMisfitTiltDegrees = 5.0;
 // An endplate lies at most this many times the patient's usual disc half-thickness from the centre.
 constexpr double kMaxEdgeFactor = 1.3;
 // A chain is scored by its discs' contrast, capped so that one very contrasted structure cannot
@@ -555,8 +560,11 @@ void limit_disc_edges(std::vector<Disc>& chain) {
 // discs and fused junctions are steeper than L5/S1 and either shorter or much fainter than real
 // discs, or weak and much thinner (a fused junction as steep as L5/S1). A steep L5/S1 itself
 // often measures short (its band is read along one tilt), so length alone never cuts a band as
-// contrasted as the column's discs.
-void trim_chain_ends(std::vector<Disc>& chain) {
+// contrasted as the column's discs. A steep L5/S1 fitted short at its front, flat or tilted the
+// wrong way, may have a band below it that lies forward of it, in the pelvis in front of the
+// sacrum or at a fused junction, where the column does not go: that band is dropped and L5/S1
+// kept.
+void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
     if (chain.size() < 4) return;
     std::vector<double> scores, thicknesses;
     for (const auto& disc : chain) {
@@ -576,6 +584,12 @@ void trim_chain_ends(std::vector<Disc>& chain) {
         const bool stray = weak(last) && last.length < kShortBandFactor * usual;
         // A fused sacral junction is a thin line, half as thick as the column's discs or less.
         const bool junction = weak(last) && last.upper_edge + last.lower_edge < kJunctionThicknessFactor * usual_thickness;
+        const bool misfitted_lumbosacral = above.length < kShortLumbosacralFactor * usual &&
+                                           axial_tilt_degrees(above, plane) < kMaxMisfitTiltDegrees;
+        if (misfitted_lumbosacral && (above.x - last.x) * plane.pixel_mm > kMaxForwardStepMm) {
+            chain.pop_back();  // beyond L5/S1, which is kept however short and weak
+            break;
+        }
         if (!sacral && !stray && !junction) break;
         chain.pop_back();
     }
@@ -798,7 +812,7 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
     if (contrast == PlaneContrast::T1) centre_discs_beside_dark_lesions(*normalised, chain, plane.pixel_mm);
     for (auto& disc : chain) measure_disc_edges(*normalised, disc, plane.pixel_mm);
     limit_disc_edges(chain);
-    trim_chain_ends(chain);
+    trim_chain_ends(chain, plane);
     label_discs(chain);
     result.failure = implausible_column(chain, plane);
     if (!result.failure.empty()) return result;
