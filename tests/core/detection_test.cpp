@@ -477,6 +477,26 @@ TEST(VertebraGeometry, ABodysCentreLiesBetweenItsWalls) {
     EXPECT_NEAR(l3.centre[1], spine.body_top(3) + DrawnSpine::kBody / 2, 2.0);
 }
 
+// A steep L5/S1 fitted at its front, short and tilted the wrong way: S1, seen by that endplate
+// only, would lie far in front of the sacrum. It is put back on the column's line below L5 and
+// between the sacrum's walls.
+TEST(VertebraGeometry, S1SeenByAMisfittedEndplateStaysOnTheColumn) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    auto localisation = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_FALSE(localisation.discs.empty());
+    auto& lumbosacral = localisation.discs.back();
+    ASSERT_EQ(lumbosacral.label, "L5/S1");
+    lumbosacral.angle += 40.0 * std::numbers::pi / 180.0;  // the front end raised
+    lumbosacral.x -= 12.0 / plane.pixel_mm;
+    const auto bodies = vertebrae_from_discs(localisation, plane);
+    ASSERT_TRUE(bodies.count("S1"));
+    const auto& s1 = bodies.at("S1");
+    EXPECT_NEAR(s1.centre[0], (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 3.0);
+    EXPECT_NEAR(s1.centre[1], spine.body_top(6) + DrawnSpine::kBody / 2, 4.0);
+}
+
 // A fluid image of the same frame of reference that ends three quarters down L4 is given T1's
 // endplates only where it shows them and the marrow beside them: it would read the zeros outside
 // it as dark marrow.

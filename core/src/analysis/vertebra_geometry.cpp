@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <optional>
 #include <vector>
 
@@ -38,6 +39,9 @@ constexpr double kWallMarginMm = 1.0;
 // mid-height, and only where the body measures at most kMaxDepthFactor of the patient's usual
 // depth there.
 constexpr double kMaxCentreShiftMm = 20.0, kMaxDepthFactor = 1.25;
+// The column's line turns forward by at most kMaxForwardTurnDegrees at its ends; a body put back on
+// it is put kEndTurnDegrees backward of it, as S1 lies from L5 (the phantoms' turn: 9-23).
+constexpr double kMaxForwardTurnDegrees = 15.0, kEndTurnDegrees = 15.0;
 
 double position_mm(int position) {
     return (position - (kEndplatePositions - 1) / 2.0) * kEndplatePositionStepMm;
@@ -201,12 +205,11 @@ EndplateLine read_across_body(const Disc& disc, bool above, double spacing_mm, c
     return line;
 }
 
-// The walls of a body at mid-height, along its endplates, measured from its centre.
+// The walls of a body at mid-height, front to back, measured from its centre.
 std::optional<BodyWalls> walls_at_mid_height(const VertebraGeometry& body, const SagittalPlane& plane) {
     Disc through_centre;
     through_centre.x = body.centre[0], through_centre.y = body.centre[1];
-    const auto& along = (body.superior ? *body.superior : *body.inferior).along;
-    through_centre.angle = std::atan2(along[1], along[0]);
+    through_centre.angle = std::atan2(body.across[1], body.across[0]);
     return body_walls_along(*plane.image, through_centre, 0.0, plane.pixel_mm);
 }
 
@@ -228,12 +231,39 @@ void centre_between_walls(std::map<std::string, VertebraGeometry>& bodies, const
     for (const auto& [label, walls] : measured) {
         if (walls.depth() > kMaxDepthFactor * usual_depth || std::abs(walls.middle()) > kMaxCentreShiftMm) continue;
         auto& body = bodies.at(label);
-        const auto& along = (body.superior ? *body.superior : *body.inferior).along;
-        body.centre[0] += walls.middle() * along[0] / plane.pixel_mm;
-        body.centre[1] += walls.middle() * along[1] / plane.pixel_mm;
+        body.centre[0] += walls.middle() * body.across[0] / plane.pixel_mm;
+        body.centre[1] += walls.middle() * body.across[1] / plane.pixel_mm;
     }
 }
 
+
+// The column's line does not turn forward at its ends (from L5 to S1 it turns backward). A body
+// seen by one endplate only at an end of the column whose centre, estimated from that endplate,
+// turns the line through its two neighbours forward by more than kMaxForwardTurnDegrees was put
+// there by an endplate fitted the wrong way (a steep L5/S1's band fitted at its front, short and
+// tilted backward: S1 30-60 mm in front of its place on 17 phantoms). It is put one neighbour's
+// spacing on, turned backward as the lumbosacral junction turns, and its walls are measured
+// across the line.
+void keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>& bodies, const std::string& end,
+                                 const std::string& neighbour, const std::string& next, bool downward) {
+    if (!bodies.count(end) || !bodies.count(neighbour) || !bodies.count(next)) return;
+    auto& body = bodies.at(end);
+    const auto& near = bodies.at(neighbour).centre;
+    const auto& far = bodies.at(next).centre;
+    const std::array<double, 2> line{near[0] - far[0], near[1] - far[1]};
+    const std::array<double, 2> step{body.centre[0] - near[0], body.centre[1] - near[1]};
+    // Plane x runs toward the back: a turn toward -x is forward, whichever way the line runs.
+    const double turn = std::atan2(line[0] * step[1] - line[1] * step[0], line[0] * step[0] + line[1] * step[1]);
+    const double forward_degrees = (downward ? 1.0 : -1.0) * turn * 180.0 / std::numbers::pi;
+    if (forward_degrees <= kMaxForwardTurnDegrees) return;
+    // Rotating `line` toward +x (backward) is clockwise going down the image, anticlockwise going up.
+    const double back = (downward ? -1.0 : 1.0) * kEndTurnDegrees * std::numbers::pi / 180.0;
+    const std::array<double, 2> turned{line[0] * std::cos(back) - line[1] * std::sin(back),
+                                       line[0] * std::sin(back) + line[1] * std::cos(back)};
+    body.centre = {near[0] + turned[0], near[1] + turned[1]};
+    const double length = std::hypot(line[0], line[1]);
+    body.across = {(downward ? 1.0 : -1.0) * line[1] / length, (downward ? -1.0 : 1.0) * line[0] / length};
+}
 
 double distance(const std::array<double, 2>& a, const std::array<double, 2>& b) {
     return std::hypot(a[0] - b[0], a[1] - b[1]);
@@ -269,6 +299,7 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
     if (!heights.empty()) typical = median(heights);
 
     for (auto& [label, body] : bodies) {
+        body.across = (body.superior ? *body.superior : *body.inferior).along;
         if (body.superior && body.inferior) {
             for (int i = 0; i < 2; ++i)
                 body.centre[i] = (body.superior->centre[i] + body.inferior->centre[i]) / 2;
@@ -279,6 +310,15 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
         const EndplateLine& seen = body.superior ? *body.superior : *body.inferior;
         const double half = typical / 2 / plane.pixel_mm;
         body.centre = {seen.centre[0] + half * seen.inward[0], seen.centre[1] + half * seen.inward[1]};
+    }
+    if (spine.discs.size() >= 2) {
+        const auto& discs = spine.discs;
+        keep_end_body_on_the_column(bodies, vertebrae_of_disc(discs.back().label)[1],
+                                    vertebrae_of_disc(discs.back().label)[0],
+                                    vertebrae_of_disc(discs[discs.size() - 2].label)[0], true);
+        keep_end_body_on_the_column(bodies, vertebrae_of_disc(discs.front().label)[0],
+                                    vertebrae_of_disc(discs.front().label)[1],
+                                    vertebrae_of_disc(discs[1].label)[1], false);
     }
     centre_between_walls(bodies, plane);
     return bodies;

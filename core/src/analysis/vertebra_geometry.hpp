@@ -37,6 +37,7 @@ struct VertebraGeometry {
     std::optional<EndplateLine> superior, inferior;
     double height_mm = 0;  // endplate to endplate; estimated where one endplate is not seen
     std::array<double, 2> centre{};  // plane pixels
+    std::array<double, 2> across{};  // unit, front to back: along its endplates, or across the column's line
 };
 
 // Bodies keyed by label ("L1" ... "S1", and thoracic ones above). A body between two found discs
