@@ -3,6 +3,7 @@
 // of planted lesions, and the disc-level summary.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <functional>
 #include <numbers>
@@ -327,6 +328,16 @@ TEST(SpineLocaliser, ABandInFrontOfTheSacrumBelowAShortL5S1IsNotL5S1) {
         EXPECT_GT(std::hypot(disc.x - band_x, disc.y - band_y), 10.0) << disc.label << " is the band";
 }
 
+// Moves the bands of the discs above and below L3 backward along themselves, as a band's centre
+// drifts where the canal continues it.
+void drift_discs_beside_l3(SpineLocalisation& localisation, double drift_mm, const SagittalPlane& plane) {
+    for (auto& disc : localisation.discs)
+        if (disc.label == "L2/L3" || disc.label == "L3/L4") {
+            disc.x += drift_mm * disc.along()[0] / plane.pixel_mm;
+            disc.y += drift_mm * disc.along()[1] / plane.pixel_mm;
+        }
+}
+
 TEST(VertebraGeometry, BodiesSitBetweenTheirDiscs) {
     const DrawnSpine spine;
     const auto series = draw(spine, kT1, "t1");
@@ -465,11 +476,7 @@ TEST(VertebraGeometry, ABodysCentreLiesBetweenItsWalls) {
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
     auto localisation = localise_spine(plane, PlaneContrast::T1);
-    for (auto& disc : localisation.discs)
-        if (disc.label == "L2/L3" || disc.label == "L3/L4") {
-            disc.x += kDrift * disc.along()[0] / plane.pixel_mm;
-            disc.y += kDrift * disc.along()[1] / plane.pixel_mm;
-        }
+    drift_discs_beside_l3(localisation, kDrift, plane);
     const auto bodies = vertebrae_from_discs(localisation, plane);
     ASSERT_TRUE(bodies.count("L3"));
     const auto& l3 = bodies.at("L3");
@@ -622,6 +629,16 @@ EndplateReading read_planted(const PlantedSignal& lesion, double depth_mm = 9, c
     return read_endplate_of(t1_plane, t2_plane, "L4", EndplateSide::Inferior);
 }
 
+// Two changes side by side along the endplate: the first over columns [from, split), the second
+// over [split, to); each given as its {T1, T2} signal.
+PlantedSignal side_by_side(double from, double split, double to, std::array<float, 2> first,
+                           std::array<float, 2> second) {
+    auto part = [=](int image) {
+        return [=](double x) { return x >= from && x < split ? first[image] : x >= split && x < to ? second[image] : 0.0f; };
+    };
+    return {part(0), part(1)};
+}
+
 EndplateReading read_planted(float t1_lesion, float t2_lesion, double depth_mm = 9) {
     return read_planted({[=](double) { return t1_lesion; }, [=](double) { return t2_lesion; }}, depth_mm);
 }
@@ -646,11 +663,7 @@ TEST(MarrowTyping, OedemaBesideTheDiscIsType1) {
 // Oedema beside fat, each 7 mm along the endplate: neither part alone covers a quarter of the
 // endplate's central 30 mm, together they do.
 TEST(MarrowTyping, OedemaBesideFatIsType1_2) {
-    auto signal = [](double x, float oedema, float fat) {
-        return x >= 80 && x < 87 ? oedema : x >= 87 && x < 94 ? fat : 0.0f;
-    };
-    const auto reading = read_planted({[&](double x) { return signal(x, 300, 950); },
-                                       [&](double x) { return signal(x, 800, 600); }});
+    const auto reading = read_planted(side_by_side(80, 87, 94, {300, 800}, {950, 600}));
     EXPECT_EQ(reading.type, ModicType::Type1_2);
     EXPECT_NEAR(reading.extent_fraction, 14.0 / 31, 0.1);
 }
@@ -689,11 +702,7 @@ TEST(MarrowTyping, SclerosisWithSomeFatIsType2_3) {
 // Sclerosis beside fat, 6 mm each along the endplate (the phantoms' mixed changes alternate so):
 // neither part alone covers a quarter of the endplate's central 30 mm, together they do.
 TEST(MarrowTyping, SmallSclerosisBesideSmallFatIsType2_3) {
-    auto signal = [](double x, float sclerosis, float fat) {
-        return x >= 80 && x < 86 ? sclerosis : x >= 86 && x < 92 ? fat : 0.0f;
-    };
-    const auto reading = read_planted({[&](double x) { return signal(x, 200, 950); },
-                                       [&](double x) { return signal(x, 180, 600); }});
+    const auto reading = read_planted(side_by_side(80, 86, 92, {200, 180}, {950, 600}));
     EXPECT_EQ(reading.type, ModicType::Type2_3);
     EXPECT_NEAR(reading.extent_fraction, 12.0 / 31, 0.1);
 }
@@ -710,11 +719,7 @@ TEST(MarrowTyping, TheCanalBehindABodyIsNotOedema) {
     const auto t1_plane = extract_plane(t1_series, 0);
     const auto t2_plane = extract_plane(t2_series, 0);
     auto localisation = localise_spine(t1_plane, PlaneContrast::T1);
-    for (auto& disc : localisation.discs)
-        if (disc.label == "L2/L3" || disc.label == "L3/L4") {
-            disc.x += kDrift * disc.along()[0] / t1_plane.pixel_mm;
-            disc.y += kDrift * disc.along()[1] / t1_plane.pixel_mm;
-        }
+    drift_discs_beside_l3(localisation, kDrift, t1_plane);
     auto t1_bodies = vertebrae_from_discs(localisation, t1_plane);
     auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
     const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
