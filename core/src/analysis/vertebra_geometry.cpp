@@ -251,6 +251,8 @@ void keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>& bodies
     const auto& near = bodies.at(neighbour).centre;
     const auto& far = bodies.at(next).centre;
     const std::array<double, 2> line{near[0] - far[0], near[1] - far[1]};
+    const double length = std::hypot(line[0], line[1]);
+    if (length <= 0) return;  // neighbours at one point: no line to keep to
     const std::array<double, 2> step{body.centre[0] - near[0], body.centre[1] - near[1]};
     // Plane x runs toward the back: a turn toward -x is forward, whichever way the line runs.
     const double turn = std::atan2(line[0] * step[1] - line[1] * step[0], line[0] * step[0] + line[1] * step[1]);
@@ -261,7 +263,6 @@ void keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>& bodies
     const std::array<double, 2> turned{line[0] * std::cos(back) - line[1] * std::sin(back),
                                        line[0] * std::sin(back) + line[1] * std::cos(back)};
     body.centre = {near[0] + turned[0], near[1] + turned[1]};
-    const double length = std::hypot(line[0], line[1]);
     body.across = {(downward ? 1.0 : -1.0) * line[1] / length, (downward ? -1.0 : 1.0) * line[0] / length};
 }
 
