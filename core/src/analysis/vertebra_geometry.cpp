@@ -150,17 +150,18 @@ struct BodyWalls {
     double depth() const { return back - front; }
 };
 
-// The walls of the body that a line parallel to the disc crosses `offset_mm` along its normal,
-// measured from the disc's centre along the disc. Nullopt where a wall is not found or the body is
-// implausibly thin.
-std::optional<BodyWalls> body_walls_along(const PlaneImage& image, const Disc& disc, double offset_mm, double pixel_mm) {
-    const auto a = disc.along(), n = disc.normal();
+// The walls of the body that the line through `origin` (plane pixels) along the unit direction
+// `a` (front to back), moved `offset_mm` across it toward the feet, crosses; measured along the
+// line from `origin`. Nullopt where a wall is not found or the body is implausibly thin.
+std::optional<BodyWalls> body_walls_along(const PlaneImage& image, const std::array<double, 2>& origin,
+                                          const std::array<double, 2>& a, double offset_mm, double pixel_mm) {
+    const std::array<double, 2> n{-a[1], a[0]};  // as Disc::normal() for a disc along `a`
     auto signal = [&](double s) {  // mean of 3 x 3 samples 2 mm across and 0.5 mm along
         double sum = 0;
         for (double across : {-2.0, 0.0, 2.0})
             for (double step : {-0.5, 0.0, 0.5}) {
                 const double u = (s + step) / pixel_mm, t = (offset_mm + across) / pixel_mm;
-                sum += sample_bilinear(image, disc.x + u * a[0] + t * n[0], disc.y + u * a[1] + t * n[1]);
+                sum += sample_bilinear(image, origin[0] + u * a[0] + t * n[0], origin[1] + u * a[1] + t * n[1]);
             }
         return sum / 9;
     };
@@ -186,7 +187,8 @@ std::optional<BodyWalls> body_walls_along(const PlaneImage& image, const Disc& d
 // to the next disc, where Modic changes do not reach. Where it lies too far to move to, the
 // endplate keeps the band's centre and only its positions within the body's walls are read.
 EndplateLine read_across_body(const Disc& disc, bool above, double spacing_mm, const SagittalPlane& plane) {
-    auto walls = spacing_mm > 0 ? body_walls_along(*plane.image, disc, (above ? -0.5 : 0.5) * spacing_mm, plane.pixel_mm)
+    auto walls = spacing_mm > 0 ? body_walls_along(*plane.image, {disc.x, disc.y}, disc.along(),
+                                                   (above ? -0.5 : 0.5) * spacing_mm, plane.pixel_mm)
                                 : std::nullopt;
     if (walls && std::abs(walls->middle()) <= kMaxBodyShiftMm) {
         Disc moved = disc;
@@ -205,14 +207,6 @@ EndplateLine read_across_body(const Disc& disc, bool above, double spacing_mm, c
     return line;
 }
 
-// The walls of a body at mid-height, front to back, measured from its centre.
-std::optional<BodyWalls> walls_at_mid_height(const VertebraGeometry& body, const SagittalPlane& plane) {
-    Disc through_centre;
-    through_centre.x = body.centre[0], through_centre.y = body.centre[1];
-    through_centre.angle = std::atan2(body.across[1], body.across[0]);
-    return body_walls_along(*plane.image, through_centre, 0.0, plane.pixel_mm);
-}
-
 // Each body's centre moved along its endplates to the middle between its front and back walls at
 // mid-height, where they are clearest: the endplates' centres follow their discs' bands, which
 // drift backward where the canal continues them (most at a steep L5/S1, whose band may lie 15 mm
@@ -222,7 +216,7 @@ void centre_between_walls(std::map<std::string, VertebraGeometry>& bodies, const
     std::map<std::string, BodyWalls> measured;
     std::vector<double> depths;
     for (const auto& [label, body] : bodies)
-        if (const auto walls = walls_at_mid_height(body, plane)) {
+        if (const auto walls = body_walls_along(*plane.image, body.centre, body.across, 0.0, plane.pixel_mm)) {
             measured[label] = *walls;
             depths.push_back(walls->depth());
         }
@@ -244,8 +238,13 @@ void centre_between_walls(std::map<std::string, VertebraGeometry>& bodies, const
 // tilted backward: S1 30-60 mm in front of its place on 17 phantoms). It is put one neighbour's
 // spacing on, turned backward as the lumbosacral junction turns, and its walls are measured
 // across the line.
-void keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>& bodies, const std::string& end,
-                                 const std::string& neighbour, const std::string& next, bool downward) {
+// `end_disc` is the chain's last disc (`downward`) or its first, `inner_disc` the one beside it.
+void keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>& bodies, const Disc& end_disc,
+                                 const Disc& inner_disc, bool downward) {
+    const int outward = downward ? 1 : 0, inward = 1 - outward;  // index in vertebrae_of_disc
+    const auto end = vertebrae_of_disc(end_disc.label)[outward];
+    const auto neighbour = vertebrae_of_disc(end_disc.label)[inward];
+    const auto next = vertebrae_of_disc(inner_disc.label)[inward];
     if (!bodies.count(end) || !bodies.count(neighbour) || !bodies.count(next)) return;
     auto& body = bodies.at(end);
     const auto& near = bodies.at(neighbour).centre;
@@ -312,14 +311,9 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
         const double half = typical / 2 / plane.pixel_mm;
         body.centre = {seen.centre[0] + half * seen.inward[0], seen.centre[1] + half * seen.inward[1]};
     }
-    if (spine.discs.size() >= 2) {
-        const auto& discs = spine.discs;
-        keep_end_body_on_the_column(bodies, vertebrae_of_disc(discs.back().label)[1],
-                                    vertebrae_of_disc(discs.back().label)[0],
-                                    vertebrae_of_disc(discs[discs.size() - 2].label)[0], true);
-        keep_end_body_on_the_column(bodies, vertebrae_of_disc(discs.front().label)[0],
-                                    vertebrae_of_disc(discs.front().label)[1],
-                                    vertebrae_of_disc(discs[1].label)[1], false);
+    if (const auto& discs = spine.discs; discs.size() >= 2) {
+        keep_end_body_on_the_column(bodies, discs.back(), discs[discs.size() - 2], true);
+        keep_end_body_on_the_column(bodies, discs.front(), discs[1], false);
     }
     centre_between_walls(bodies, plane);
     return bodies;
