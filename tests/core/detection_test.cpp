@@ -504,6 +504,27 @@ TEST(VertebraGeometry, S1SeenByAMisfittedEndplateStaysOnTheColumn) {
     EXPECT_NEAR(s1.centre[1], spine.body_top(6) + DrawnSpine::kBody / 2, 4.0);
 }
 
+// The same short band tilted the other way and fitted behind the disc: S1 would lie behind and
+// above its place (the line turns backward there, so the forward-turn rule does not see it),
+// more than the lumbosacral turn allows; it too is put back below L5.
+TEST(VertebraGeometry, S1SeenByAnEndplateTiltedBackwardStaysOnTheColumn) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    auto localisation = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_FALSE(localisation.discs.empty());
+    auto& lumbosacral = localisation.discs.back();
+    ASSERT_EQ(lumbosacral.label, "L5/S1");
+    lumbosacral.angle -= 40.0 * std::numbers::pi / 180.0;  // the front end lowered
+    lumbosacral.x += 12.0 / plane.pixel_mm;
+    lumbosacral.length = 10.0;
+    const auto bodies = vertebrae_from_discs(localisation, plane);
+    ASSERT_TRUE(bodies.count("S1"));
+    const auto& s1 = bodies.at("S1");
+    EXPECT_NEAR(s1.centre[0], (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 3.0);
+    EXPECT_NEAR(s1.centre[1], spine.body_top(6) + DrawnSpine::kBody / 2, 4.0);
+}
+
 // A fluid image of the same frame of reference that ends three quarters down L4 is given T1's
 // endplates only where it shows them and the marrow beside them: it would read the zeros outside
 // it as dark marrow.

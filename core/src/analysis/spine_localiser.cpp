@@ -584,7 +584,7 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
         const bool stray = weak(last) && last.length < kShortBandFactor * usual;
         // A fused sacral junction is a thin line, half as thick as the column's discs or less.
         const bool junction = weak(last) && last.upper_edge + last.lower_edge < kJunctionThicknessFactor * usual_thickness;
-        const bool misfitted_lumbosacral = above.length < kShortLumbosacralFactor * usual &&
+        const bool misfitted_lumbosacral = fitted_short(above, chain) &&
                                            axial_tilt_degrees(above, plane) < kMaxMisfitTiltDegrees;
         if (misfitted_lumbosacral && (above.x - last.x) * plane.pixel_mm > kMaxForwardStepMm) {
             chain.pop_back();  // beyond L5/S1, which is kept however short and weak
@@ -765,6 +765,10 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
     for (std::size_t i = 1; i < chain.size(); ++i)
         spacings.push_back(spacing(chain[i - 1], chain[i], pixel_mm));
     return median(spacings);
+}
+
+bool fitted_short(const Disc& disc, const std::vector<Disc>& chain) {
+    return disc.length < kShortLumbosacralFactor * median_length(chain);
 }
 
 std::array<double, 2> Disc::along() const { return {std::cos(angle), std::sin(angle)}; }

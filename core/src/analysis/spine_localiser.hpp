@@ -37,6 +37,10 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
 // The median distance between neighbouring discs of a chain, mm; 0 for fewer than two discs.
 double median_spacing(const std::vector<Disc>& chain, double pixel_mm);
 
+// Whether `disc`'s band is much shorter than the chain's discs: a steep lumbosacral disc is a
+// wedge, often fitted at its front, where its band is read short and tilted the wrong way.
+bool fitted_short(const Disc& disc, const std::vector<Disc>& chain);
+
 // "L4/L5" -> {"L4", "L5"}; "L5/S1" -> {"L5", "S1"}.
 std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label);
 
