@@ -6,7 +6,9 @@
 #include <array>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <numbers>
+#include <optional>
 
 #include "analysis/chain_matching.hpp"
 #include "analysis/disc_levels.hpp"
@@ -484,45 +486,45 @@ TEST(VertebraGeometry, ABodysCentreLiesBetweenItsWalls) {
     EXPECT_NEAR(l3.centre[1], spine.body_top(3) + DrawnSpine::kBody / 2, 2.0);
 }
 
-// A steep L5/S1 fitted at its front, short and tilted the wrong way: S1, seen by that endplate
-// only, would lie far in front of the sacrum. It is put back on the column's line below L5 and
-// between the sacrum's walls.
-TEST(VertebraGeometry, S1SeenByAMisfittedEndplateStaysOnTheColumn) {
-    const DrawnSpine spine;
+// The drawn spine's bodies after its L5/S1 band is misfitted as a steep, wedge-shaped
+// lumbosacral disc's band can be: turned by `turn_degrees` (positive: the front end raised),
+// moved `backward_mm` along the column's front-to-back axis and, when given, read `length_mm`
+// long. Empty when the lowest band found is not L5/S1.
+std::map<std::string, VertebraGeometry> bodies_with_misfitted_lumbosacral(const DrawnSpine& spine, double turn_degrees,
+                                                                          double backward_mm,
+                                                                          std::optional<double> length_mm) {
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
     auto localisation = localise_spine(plane, PlaneContrast::T1);
-    ASSERT_FALSE(localisation.discs.empty());
+    if (localisation.discs.empty() || localisation.discs.back().label != "L5/S1") return {};
     auto& lumbosacral = localisation.discs.back();
-    ASSERT_EQ(lumbosacral.label, "L5/S1");
-    lumbosacral.angle += 40.0 * std::numbers::pi / 180.0;  // the front end raised
-    lumbosacral.x -= 12.0 / plane.pixel_mm;
-    const auto bodies = vertebrae_from_discs(localisation, plane);
+    lumbosacral.angle += turn_degrees * std::numbers::pi / 180.0;
+    lumbosacral.x += backward_mm / plane.pixel_mm;
+    if (length_mm) lumbosacral.length = *length_mm;
+    return vertebrae_from_discs(localisation, plane);
+}
+
+void expect_s1_below_l5(const DrawnSpine& spine, const std::map<std::string, VertebraGeometry>& bodies) {
     ASSERT_TRUE(bodies.count("S1"));
     const auto& s1 = bodies.at("S1");
     EXPECT_NEAR(s1.centre[0], (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 3.0);
     EXPECT_NEAR(s1.centre[1], spine.body_top(6) + DrawnSpine::kBody / 2, 4.0);
 }
 
-// The same short band tilted the other way and fitted behind the disc: S1 would lie behind and
-// above its place (the line turns backward there, so the forward-turn rule does not see it),
-// more than the lumbosacral turn allows; it too is put back below L5.
-TEST(VertebraGeometry, S1SeenByAnEndplateTiltedBackwardStaysOnTheColumn) {
+// A steep L5/S1 fitted at its front and tilted the wrong way: S1, seen by that endplate only,
+// would lie far in front of the sacrum. It is put back on the column's line below L5 and between
+// the sacrum's walls.
+TEST(VertebraGeometry, S1SeenByAMisfittedEndplateStaysOnTheColumn) {
     const DrawnSpine spine;
-    const auto series = draw(spine, kT1, "t1");
-    const auto plane = extract_plane(series, 0);
-    auto localisation = localise_spine(plane, PlaneContrast::T1);
-    ASSERT_FALSE(localisation.discs.empty());
-    auto& lumbosacral = localisation.discs.back();
-    ASSERT_EQ(lumbosacral.label, "L5/S1");
-    lumbosacral.angle -= 40.0 * std::numbers::pi / 180.0;  // the front end lowered
-    lumbosacral.x += 12.0 / plane.pixel_mm;
-    lumbosacral.length = 10.0;
-    const auto bodies = vertebrae_from_discs(localisation, plane);
-    ASSERT_TRUE(bodies.count("S1"));
-    const auto& s1 = bodies.at("S1");
-    EXPECT_NEAR(s1.centre[0], (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 3.0);
-    EXPECT_NEAR(s1.centre[1], spine.body_top(6) + DrawnSpine::kBody / 2, 4.0);
+    expect_s1_below_l5(spine, bodies_with_misfitted_lumbosacral(spine, 40.0, -12.0, std::nullopt));
+}
+
+// A short band tilted the other way and fitted behind the disc: S1 would lie behind and above
+// its place (the line turns backward there, so the forward-turn rule does not see it), more than
+// the lumbosacral turn allows; it too is put back below L5.
+TEST(VertebraGeometry, S1SeenByAShortBandTiltedBackwardStaysOnTheColumn) {
+    const DrawnSpine spine;
+    expect_s1_below_l5(spine, bodies_with_misfitted_lumbosacral(spine, -40.0, 12.0, 10.0));
 }
 
 // A fluid image of the same frame of reference that ends three quarters down L4 is given T1's
