@@ -9,6 +9,7 @@
 #include <map>
 #include <numbers>
 #include <optional>
+#include <utility>
 
 #include "analysis/chain_matching.hpp"
 #include "analysis/disc_levels.hpp"
@@ -525,6 +526,49 @@ TEST(VertebraGeometry, S1SeenByAMisfittedEndplateStaysOnTheColumn) {
 TEST(VertebraGeometry, S1SeenByAShortBandTiltedBackwardStaysOnTheColumn) {
     const DrawnSpine spine;
     expect_s1_below_l5(spine, bodies_with_misfitted_lumbosacral(spine, -40.0, 12.0, 10.0));
+}
+
+// A chain of five discs whose three bodies above the lowest disc lie on a line that turns
+// forward by `turn_degrees` at the middle one (L4), 30 px apart: what the column rule judges.
+std::pair<SpineLocalisation, std::map<std::string, VertebraGeometry>> column_turning_forward(double turn_degrees) {
+    SpineLocalisation spine;
+    for (const char* label : {"L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"}) spine.discs.push_back(Disc{.label = label});
+    std::map<std::string, VertebraGeometry> bodies;
+    const double turn = turn_degrees * std::numbers::pi / 180.0;
+    bodies["L3"].centre = {100, 100};
+    bodies["L4"].centre = {100, 130};
+    // Going down the image (+y), forward is -x.
+    bodies["L5"].centre = {100 - 30 * std::sin(turn), 130 + 30 * std::cos(turn)};
+    return {spine, bodies};
+}
+
+// Below a steep L5/S1 the chain may run on to a band in front of the sacrum: the body taken for
+// L5 then lies in front of the column's line, which turns forward there (29-65 degrees on the
+// phantoms where it did; at most 13 where the labels were right, 17 on a real steep L5/S1).
+TEST(VertebraGeometry, ALowestBandInFrontOfTheSacrumBreaksTheColumn) {
+    const auto [broken_spine, broken_bodies] = column_turning_forward(35.0);
+    EXPECT_TRUE(lowest_disc_breaks_the_column(broken_spine, broken_bodies));
+    const auto [steep_spine, steep_bodies] = column_turning_forward(15.0);
+    EXPECT_FALSE(lowest_disc_breaks_the_column(steep_spine, steep_bodies));
+    const auto [lordotic_spine, lordotic_bodies] = column_turning_forward(-25.0);  // turning backward
+    EXPECT_FALSE(lowest_disc_breaks_the_column(lordotic_spine, lordotic_bodies));
+}
+
+TEST(SpineLocaliser, DroppingTheLowestDiscLabelsTheOneAboveL5S1) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    auto localisation = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_GE(localisation.discs.size(), 4u);
+    const Disc* l4_l5_found = disc_labelled(localisation, "L4/L5");
+    ASSERT_NE(l4_l5_found, nullptr);
+    const Disc l4_l5 = *l4_l5_found;
+    const auto count = localisation.discs.size();
+    drop_lowest_disc(localisation);
+    ASSERT_EQ(localisation.discs.size(), count - 1);
+    EXPECT_EQ(localisation.discs.back().label, "L5/S1");
+    EXPECT_DOUBLE_EQ(localisation.discs.back().y, l4_l5.y);
+    EXPECT_EQ(localisation.discs[localisation.discs.size() - 2].label, "L4/L5");
 }
 
 // A fluid image of the same frame of reference that ends three quarters down L4 is given T1's

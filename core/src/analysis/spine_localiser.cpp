@@ -767,6 +767,12 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
     return median(spacings);
 }
 
+void drop_lowest_disc(SpineLocalisation& spine) {
+    if (spine.discs.empty()) return;
+    spine.discs.pop_back();
+    label_discs(spine.discs);
+}
+
 bool fitted_short(const Disc& disc, const std::vector<Disc>& chain) {
     return disc.length < kShortLumbosacralFactor * median_length(chain);
 }

@@ -41,6 +41,10 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm);
 // wedge, often fitted at its front, where its band is read short and tilted the wrong way.
 bool fitted_short(const Disc& disc, const std::vector<Disc>& chain);
 
+// The chain without its lowest disc, labelled again from the bottom up (the disc above becomes
+// L5/S1).
+void drop_lowest_disc(SpineLocalisation& spine);
+
 // "L4/L5" -> {"L4", "L5"}; "L5/S1" -> {"L5", "S1"}.
 std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label);
 

@@ -43,6 +43,10 @@ constexpr double kMaxCentreShiftMm = 20.0, kMaxDepthFactor = 1.25;
 // it is put kEndTurnDegrees backward of it, as S1 lies from L5 (the phantoms' turn: 9-23). S1 lies
 // within kMaxLumbosacralOffMm of that place (on the phantoms' true L4 and L5, at most 10.5 mm).
 constexpr double kMaxForwardTurnDegrees = 15.0, kEndTurnDegrees = 15.0, kMaxLumbosacralOffMm = 10.0;
+// The line through three bodies' centres, wall to wall, turns forward by at most this at the
+// lumbar column's lower end (at most 13 on the phantoms labelled right, 17 on spider-dev's
+// steepest L5/S1; 29-65 where the chain ran on to a band in front of the sacrum).
+constexpr double kMaxColumnBreakDegrees = 20.0;
 
 double position_mm(int position) {
     return (position - (kEndplatePositions - 1) / 2.0) * kEndplatePositionStepMm;
@@ -337,6 +341,24 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
         if (!put_on_the_line.empty()) centre_between_walls(bodies, plane, put_on_the_line);
     }
     return bodies;
+}
+
+bool lowest_disc_breaks_the_column(const SpineLocalisation& spine,
+                                   const std::map<std::string, VertebraGeometry>& bodies) {
+    const auto& discs = spine.discs;
+    if (discs.size() < 4) return false;
+    const auto above = vertebrae_of_disc(discs.back().label)[0];
+    const auto second = vertebrae_of_disc(discs[discs.size() - 2].label)[0];
+    const auto third = vertebrae_of_disc(discs[discs.size() - 3].label)[0];
+    if (!bodies.count(above) || !bodies.count(second) || !bodies.count(third)) return false;
+    const auto& a = bodies.at(third).centre;
+    const auto& b = bodies.at(second).centre;
+    const auto& c = bodies.at(above).centre;
+    const std::array<double, 2> v1{b[0] - a[0], b[1] - a[1]}, v2{c[0] - b[0], c[1] - b[1]};
+    // Plane x runs toward the back, y toward the feet: a positive turn going down is forward.
+    const double forward =
+        std::atan2(v1[0] * v2[1] - v1[1] * v2[0], v1[0] * v2[0] + v1[1] * v2[1]) * 180.0 / std::numbers::pi;
+    return forward > kMaxColumnBreakDegrees;
 }
 
 namespace {

@@ -48,6 +48,14 @@ struct VertebraGeometry {
 std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
                                                              const SagittalPlane& plane);
 
+// Whether the line through the centres of the three bodies above the lowest disc turns forward
+// by more than 20 degrees at the middle one. Below a steep L5/S1 the chain may run on to a band
+// in front of the sacrum (bowel, vessels), where the column does not go: the body then taken
+// for L5 lies between the real L5/S1 and that band, in front of the line. The centres are
+// those of `vertebrae_from_discs`, between the bodies' walls, steadier than the bands'.
+bool lowest_disc_breaks_the_column(const SpineLocalisation& spine,
+                                   const std::map<std::string, VertebraGeometry>& bodies);
+
 // T1's bodies as the fluid-sensitive plane shows them, mapped through patient coordinates:
 // `t1_placed` is the T1 plane where the fluid image sees it (the same plane when the two series
 // share a frame of reference, else the plane moved by align_t1_to_fluid). An endplate is kept only
