@@ -242,6 +242,15 @@ double distance(const std::array<double, 2>& a, const std::array<double, 2>& b) 
     return std::hypot(a[0] - b[0], a[1] - b[1]);
 }
 
+// How far the line from `a` through `b` turns forward at `b` on its way to `c`, in degrees,
+// going down the column (a, b, c from head to feet; plane x runs toward the back, y toward the
+// feet, so a turn toward -x is forward).
+double forward_turn_degrees(const std::array<double, 2>& a, const std::array<double, 2>& b,
+                            const std::array<double, 2>& c) {
+    const std::array<double, 2> in{b[0] - a[0], b[1] - a[1]}, out{c[0] - b[0], c[1] - b[1]};
+    return std::atan2(in[0] * out[1] - in[1] * out[0], in[0] * out[0] + in[1] * out[1]) * 180.0 / std::numbers::pi;
+}
+
 // The column's line does not turn forward at its ends (from L5 to S1 it turns backward). A body
 // seen by one endplate only at an end of the column whose centre, estimated from that endplate,
 // turns the line through its two neighbours forward by more than kMaxForwardTurnDegrees was put
@@ -269,10 +278,8 @@ std::string keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>&
     const std::array<double, 2> line{near[0] - far[0], near[1] - far[1]};
     const double length = std::hypot(line[0], line[1]);
     if (length <= 0) return {};  // neighbours at one point: no line to keep to
-    const std::array<double, 2> step{body.centre[0] - near[0], body.centre[1] - near[1]};
-    // Plane x runs toward the back: a turn toward -x is forward, whichever way the line runs.
-    const double turn = std::atan2(line[0] * step[1] - line[1] * step[0], line[0] * step[0] + line[1] * step[1]);
-    const double forward_degrees = (downward ? 1.0 : -1.0) * turn * 180.0 / std::numbers::pi;
+    // Going up the column, a turn that would be forward going down is backward.
+    const double forward_degrees = (downward ? 1.0 : -1.0) * forward_turn_degrees(far, near, body.centre);
     // Rotating `line` toward +x (backward) is clockwise going down the image, anticlockwise going up.
     const double back = (downward ? -1.0 : 1.0) * kEndTurnDegrees * std::numbers::pi / 180.0;
     const std::array<double, 2> on_the_line{near[0] + line[0] * std::cos(back) - line[1] * std::sin(back),
@@ -347,18 +354,13 @@ bool lowest_disc_breaks_the_column(const SpineLocalisation& spine,
                                    const std::map<std::string, VertebraGeometry>& bodies) {
     const auto& discs = spine.discs;
     if (discs.size() < 4) return false;
-    const auto above = vertebrae_of_disc(discs.back().label)[0];
-    const auto second = vertebrae_of_disc(discs[discs.size() - 2].label)[0];
-    const auto third = vertebrae_of_disc(discs[discs.size() - 3].label)[0];
-    if (!bodies.count(above) || !bodies.count(second) || !bodies.count(third)) return false;
-    const auto& a = bodies.at(third).centre;
-    const auto& b = bodies.at(second).centre;
-    const auto& c = bodies.at(above).centre;
-    const std::array<double, 2> v1{b[0] - a[0], b[1] - a[1]}, v2{c[0] - b[0], c[1] - b[1]};
-    // Plane x runs toward the back, y toward the feet: a positive turn going down is forward.
-    const double forward =
-        std::atan2(v1[0] * v2[1] - v1[1] * v2[0], v1[0] * v2[0] + v1[1] * v2[1]) * 180.0 / std::numbers::pi;
-    return forward > kMaxColumnBreakDegrees;
+    // The bodies above the three lowest discs: L3, L4 and L5 when the lowest is L5/S1.
+    std::array<std::string, 3> labels;
+    for (std::size_t i = 0; i < 3; ++i) labels[i] = vertebrae_of_disc(discs[discs.size() - 3 + i].label)[0];
+    for (const auto& label : labels)
+        if (!bodies.count(label)) return false;
+    return forward_turn_degrees(bodies.at(labels[0]).centre, bodies.at(labels[1]).centre,
+                                bodies.at(labels[2]).centre) > kMaxColumnBreakDegrees;
 }
 
 namespace {
