@@ -256,16 +256,16 @@ double forward_turn_degrees(const std::array<double, 2>& a, const std::array<dou
 // turns the line through its two neighbours forward by more than kMaxForwardTurnDegrees was put
 // there by an endplate fitted the wrong way (a steep L5/S1's band fitted at its front, short and
 // tilted backward: S1 30-60 mm in front of its place on 17 phantoms). So was S1 seen by a short
-// L5/S1 band (`end_disc_short`: fitted at the front or the back of a wedge-shaped disc, at any
-// tilt) where it lies more than kMaxLumbosacralOffMm from where the lumbosacral turn puts it: on
-// the phantoms of 13 seeds with L4 and L5 right, S1 lay more than 10 mm off in 30 of 345, in 15
-// after this rule. A full-length L5/S1 band is trusted: a real sacrum may turn further than the
+// L5/S1 band (`short_lumbosacral`, given only for the lower end, whose body is S1: a band fitted
+// at the front or the back of a wedge-shaped disc, at any tilt) where it lies more than
+// kMaxLumbosacralOffMm from where the lumbosacral turn puts it: on the phantoms of 13 seeds with
+// L4 and L5 right, S1 lay more than 10 mm off in 30 of 345, in 15 after this rule. A full-length L5/S1 band is trusted: a real sacrum may turn further than the
 // phantoms'. Such a body is put one neighbour's spacing on, turned backward as the lumbosacral
 // junction turns, with its front-to-back line across the column's. Returns the label of the body
 // moved, or an empty string.
 // `end_disc` is the chain's last disc (`downward`) or its first, `inner_disc` the one beside it.
 std::string keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>& bodies, const Disc& end_disc,
-                                        const Disc& inner_disc, bool downward, bool end_disc_short,
+                                        const Disc& inner_disc, bool downward, bool short_lumbosacral,
                                         double pixel_mm) {
     const int outward = downward ? 1 : 0, inward = 1 - outward;  // index in vertebrae_of_disc
     const auto end = vertebrae_of_disc(end_disc.label)[outward];
@@ -284,8 +284,8 @@ std::string keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>&
     const double back = (downward ? -1.0 : 1.0) * kEndTurnDegrees * std::numbers::pi / 180.0;
     const std::array<double, 2> on_the_line{near[0] + line[0] * std::cos(back) - line[1] * std::sin(back),
                                             near[1] + line[0] * std::sin(back) + line[1] * std::cos(back)};
-    const bool off_the_lumbosacral_turn = end == "S1" && end_disc_short &&
-                                          distance(body.centre, on_the_line) * pixel_mm > kMaxLumbosacralOffMm;
+    const bool off_the_lumbosacral_turn =
+        short_lumbosacral && distance(body.centre, on_the_line) * pixel_mm > kMaxLumbosacralOffMm;
     if (forward_degrees <= kMaxForwardTurnDegrees && !off_the_lumbosacral_turn) return {};
     body.centre = on_the_line;
     body.across = {(downward ? 1.0 : -1.0) * line[1] / length, (downward ? -1.0 : 1.0) * line[0] / length};
