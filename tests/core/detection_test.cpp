@@ -304,6 +304,34 @@ TEST(SpineLocaliser, ABandTiltedBackwardBelowTheColumnIsNotL5S1) {
         EXPECT_GT(std::hypot(disc.x - band_x, disc.y - band_y), 15.0) << disc.label << " is the band";
 }
 
+// Below a column leaning backward, L5/S1 turns forward with the sacrum: drawn 40 degrees more
+// forward than L4/L5, the step from L4/L5 runs 40 degrees off L5/S1's normal, between the two
+// normals. The chain still reaches it: L5/S1 is not the disc above.
+TEST(SpineLocaliser, ReachesAnL5S1TurnedFarForwardFromTheDiscAbove) {
+    const DrawnSpine spine;
+    constexpr double kTurn = 40.0 * std::numbers::pi / 180.0;
+    const double centre_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+    const double centre_y = spine.disc_centre(5);
+    auto turned_forward = [&](double x, double y, float normal) {
+        if (!DrawnSpine::in_column(x) || y < spine.body_top(5) + 4 || y >= spine.body_top(6) + 90) return normal;
+        const double across = (y - centre_y) * std::cos(kTurn) + (x - centre_x) * std::sin(kTurn);
+        return std::abs(across) < DrawnSpine::kDisc / 2 ? float(kT1.disc) : float(kT1.marrow);
+    };
+    constexpr double kLean = -14.0;
+    const double pivot_y = spine.body_top(3);
+    const auto series = turned(draw(spine, kT1, "t1", turned_forward), kLean, centre_x, pivot_y, kT1.muscle);
+    // Where turned() puts the drawn L5/S1 centre.
+    const double r = kLean * std::numbers::pi / 180.0, drop = centre_y - pivot_y;
+    const double l5s1_x = centre_x + drop * std::sin(r), l5s1_y = pivot_y + drop * std::cos(r);
+    const auto plane = extract_plane(series, 0);
+    const auto found = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_TRUE(found.failure.empty()) << found.failure;
+    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
+    ASSERT_NE(lumbosacral, nullptr);
+    EXPECT_NEAR(lumbosacral->x, l5s1_x, 4.0);
+    EXPECT_NEAR(lumbosacral->y, l5s1_y, 4.0);
+}
+
 // A steep, wedge-shaped L5/S1 is often fitted at its front only, short and flat. Drawn: an L5/S1
 // disc whose back two thirds are bone, and a band of the pelvis (a dark plane between two bright
 // ones) one disc spacing down, 19 mm in front of the short band. The column does not step

@@ -285,16 +285,28 @@ std::vector<Disc> disc_candidates(const BandResponse& response, const SagittalPl
     return candidates;
 }
 
-bool may_follow(const Disc& upper, const Disc& lower, double pixel_mm) {
+// Whether `lower` may be the next disc below `upper`: spaced like discs, tilted alike, and the
+// step between them running along both discs' normals. With `wedge_allowed`, a lower disc turned
+// forward (its anterior end lower: the lordosis turns L5/S1 below a wedge-shaped L5) may be
+// reached by a step between the two normals, far off each: the step is then measured against
+// their bisector. Only forward turns: the chains that ran into the sacrum or in front of it
+// when backward turns were allowed too (3 of the 13 seeds' phantoms, core/README.md).
+bool may_follow(const Disc& upper, const Disc& lower, double pixel_mm, bool wedge_allowed = false) {
     const double dx = (lower.x - upper.x) * pixel_mm, dy = (lower.y - upper.y) * pixel_mm;
     const double distance = std::hypot(dx, dy);
     if (distance < kMinDiscSpacing || distance > kMaxDiscSpacing) return false;
+    if (std::abs(upper.angle - lower.angle) > deg(kMaxTiltChangeDegrees)) return false;
     const double cos_limit = std::cos(deg(kMaxStepOffNormalDegrees));
-    for (const Disc* disc : {&upper, &lower}) {
-        const auto n = disc->normal();
-        if ((dx * n[0] + dy * n[1]) / distance < cos_limit) return false;
-    }
-    return std::abs(upper.angle - lower.angle) <= deg(kMaxTiltChangeDegrees);
+    auto step_along = [&](std::array<double, 2> n) {
+        return (dx * n[0] + dy * n[1]) / (distance * std::hypot(n[0], n[1])) >= cos_limit;
+    };
+    const auto n_upper = upper.normal(), n_lower = lower.normal();
+    // In the canonical plane (x toward the back, y toward the feet) a disc's angle falls as its
+    // anterior end drops.
+    const bool turned_forward = lower.angle < upper.angle;
+    if (wedge_allowed && turned_forward)
+        return step_along({n_upper[0] + n_lower[0], n_upper[1] + n_lower[1]});
+    return step_along(n_upper) && step_along(n_lower);
 }
 
 double spacing(const Disc& a, const Disc& b, double pixel_mm) {
@@ -514,8 +526,12 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
             const auto n = end.normal();
             const double sign = downward ? 1.0 : -1.0;
             const double x = end.x + sign * usual * n[0], y = end.y + sign * usual * n[1];
+            // A band shorter than a lumbar disc has too uncertain a tilt to be let turn forward
+            // off the end disc's normal (a 6 mm band so taken ran a chain into the sacrum).
             auto follows = [&](const Disc& disc) {
-                return downward ? may_follow(end, disc, pixel_mm) : may_follow(disc, end, pixel_mm);
+                const bool wedge_allowed = disc.length >= kMinColumnDiscLength;
+                return downward ? may_follow(end, disc, pixel_mm, wedge_allowed)
+                                : may_follow(disc, end, pixel_mm, wedge_allowed);
             };
             const Disc* next = nullptr;
             for (const auto& candidate : candidates) {
