@@ -332,6 +332,28 @@ TEST(SpineLocaliser, ReachesAnL5S1TurnedFarForwardFromTheDiscAbove) {
     EXPECT_NEAR(lumbosacral->y, l5s1_y, 4.0);
 }
 
+// A thin, degenerated L5/S1 between two sclerotic endplates is one dark band 30 mm thick, where
+// the disc band's marrow boxes lie in the sclerosis: the chain is still followed down to it,
+// and its centre lies on the disc.
+TEST(SpineLocaliser, FindsAThinDiscBetweenTwoDarkChanges) {
+    const DrawnSpine spine;
+    const double disc_y = spine.disc_centre(5);
+    auto sclerosis = [&](double x, double y, float normal) {
+        if (!DrawnSpine::in_column(x) || std::abs(y - disc_y) >= 15) return normal;
+        return std::abs(y - disc_y) < 2 ? float(kT1.disc) : 150.0f;
+    };
+    const auto series = draw(spine, kT1, "t1", sclerosis);
+    const auto plane = extract_plane(series, 0);
+    const auto found = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_TRUE(found.failure.empty()) << found.failure;
+    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
+    ASSERT_NE(lumbosacral, nullptr);
+    EXPECT_NEAR(lumbosacral->y, disc_y, 3.0);
+    const Disc* above = disc_labelled(found, "L4/L5");
+    ASSERT_NE(above, nullptr);
+    EXPECT_NEAR(above->y, spine.disc_centre(4), 2.0);
+}
+
 // A steep, wedge-shaped L5/S1 is often fitted at its front only, short and flat. Drawn: an L5/S1
 // disc whose back two thirds are bone, and a band of the pelvis (a dark plane between two bright
 // ones) one disc spacing down, 19 mm in front of the short band. The column does not step

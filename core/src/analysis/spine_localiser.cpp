@@ -41,6 +41,9 @@ constexpr double kTissueReach = 45.0, kMinTissueSignal = 0.12;
 // either end of the chain is accepted at this much contrast.
 constexpr double kGapFactor = 1.6;
 constexpr double kMinExtensionScore = 0.12;
+// A thick dark band (a thin disc between two dark changes) beyond either end is accepted at this
+// contrast.
+constexpr double kMinThickBandScore = 0.5;
 // Sacral discs below S1 are rudiments, much shorter than lumbar discs.
 constexpr double kSacralLengthFactor = 0.75;
 // Lumbar discs are 30-50 mm deep; a chain of bands mostly shorter than this is the posterior
@@ -355,14 +358,26 @@ std::vector<Disc> best_chain(std::vector<Disc> candidates, double pixel_mm) {
 }
 
 
-// Mean signal of a stretch of band: its middle 4 mm and the marrow 6-13 mm above and below.
+// Where a fitted band is read across, mm from its centre: the disc within `half`, the marrow
+// from `body_from` to `body_to` on either side.
+struct BandGeometry {
+    double half, body_from, body_to;
+};
+// A disc: its middle 4 mm, the marrow 6-13 mm away.
+constexpr BandGeometry kDiscBand{2.0, 6.0, 13.0};
+// A thin, degenerated disc between two dark changes (sclerosis or oedema on both sides) is one
+// dark band 15-30 mm thick, in which the disc band's marrow lies: its middle 12 mm, the marrow
+// 12-22 mm away.
+constexpr BandGeometry kThickBand{6.0, 12.0, 22.0};
+
+// Mean signal of a stretch of band: the disc's and the marrow's above and below.
 struct BandSignal {
     double disc = 0, above = 0, below = 0;
 };
 
 // The band signal over [s_from, s_to] (mm) along the disc, sampled every s_step mm.
 BandSignal band_signal(const PlaneImage& image, const Disc& disc, double s_from, double s_to,
-                       double pixel_mm, double s_step = 1.0) {
+                       double pixel_mm, double s_step = 1.0, const BandGeometry& geometry = kDiscBand) {
     const auto a = disc.along(), n = disc.normal();
     const auto size = image.GetLargestPossibleRegion().GetSize();
     auto mean_across = [&](double from, double to) {
@@ -378,7 +393,8 @@ BandSignal band_signal(const PlaneImage& image, const Disc& disc, double s_from,
             }
         return count ? sum / count : 0.0;
     };
-    return {mean_across(-2, 2), mean_across(-13, -6), mean_across(6, 13)};
+    return {mean_across(-geometry.half, geometry.half), mean_across(-geometry.body_to, -geometry.body_from),
+            mean_across(geometry.body_from, geometry.body_to)};
 }
 
 // How much the band differs from the marrow on both sides, in units of that marrow.
@@ -392,8 +408,8 @@ double band_contrast(const BandSignal& band, PlaneContrast contrast) {
 
 // Band contrast at offset s (mm) along the disc, read with short boxes across it.
 double band_contrast_at(const PlaneImage& image, const Disc& disc, double s, PlaneContrast contrast,
-                        double pixel_mm) {
-    return band_contrast(band_signal(image, disc, s - 2.0, s + 2.0, pixel_mm), contrast);
+                        double pixel_mm, const BandGeometry& geometry = kDiscBand) {
+    return band_contrast(band_signal(image, disc, s - 2.0, s + 2.0, pixel_mm, 1.0, geometry), contrast);
 }
 
 // The band detector tries tilts 6 degrees apart with short boxes, so a wedge-shaped lumbosacral
@@ -418,11 +434,12 @@ void refine_tilt(const PlaneImage& image, Disc& disc, PlaneContrast contrast, do
 
 // Moves the disc's centre to the middle of its band and measures the band's length: the band
 // detector, with its short boxes, may sit anywhere along a disc.
-void centre_on_band(const PlaneImage& image, Disc& disc, PlaneContrast contrast, double pixel_mm) {
+void centre_on_band(const PlaneImage& image, Disc& disc, PlaneContrast contrast, double pixel_mm,
+                    const BandGeometry& geometry = kDiscBand) {
     constexpr double kReach = 35.0;
     std::vector<double> profile;
     for (double s = -kReach; s <= kReach; s += 1.0)
-        profile.push_back(band_contrast_at(image, disc, s, contrast, pixel_mm));
+        profile.push_back(band_contrast_at(image, disc, s, contrast, pixel_mm, geometry));
     const long middle = long(kReach);
     const long peak = long(std::max_element(profile.begin() + middle - 10, profile.begin() + middle + 11) -
                            profile.begin());
@@ -461,6 +478,44 @@ std::optional<Disc> best_response_near(const BandResponse& response, double x, d
                 best->angle = response.angle->GetPixel({{px, py}});
             }
         }
+    return best;
+}
+
+// Whether the slice covers the corners of the part of `disc`'s band read over [-half, half] mm
+// along it, marrow included.
+bool slice_covers_band(const SagittalPlane& plane, const Disc& disc, double half, const BandGeometry& geometry) {
+    const auto a = disc.along(), n = disc.normal();
+    const auto size = plane.inside->GetLargestPossibleRegion().GetSize();
+    for (double s : {-half, half})
+        for (double t : {-geometry.body_to, geometry.body_to}) {
+            const long px = std::lround(disc.x + (s * a[0] + t * n[0]) / plane.pixel_mm);
+            const long py = std::lround(disc.y + (s * a[1] + t * n[1]) / plane.pixel_mm);
+            if (px < 0 || py < 0 || px >= long(size[0]) || py >= long(size[1])) return false;
+            if (plane.inside->GetPixel({{px, py}}) < 0.5f) return false;
+        }
+    return true;
+}
+
+// The thick dark band (kThickBand) best contrasted within `radius` pixels of (x, y), at tilts
+// within kMaxTiltChangeDegrees of `anchor`'s, read on its central 16 mm where the slice covers
+// it; centred along itself and its length measured as a disc's band is.
+std::optional<Disc> thick_band_near(const PlaneImage& image, const SagittalPlane& plane, const Disc& anchor,
+                                    double x, double y, double radius, PlaneContrast contrast) {
+    constexpr double kTiltStep = 4.0, kSampleStep = 2.0, kReadHalf = 8.0;
+    const double pixel_mm = plane.pixel_mm;
+    std::optional<Disc> best;
+    Disc trial;
+    for (double tilt = -kMaxTiltChangeDegrees; tilt <= kMaxTiltChangeDegrees + 1e-9; tilt += kTiltStep)
+        for (long py = std::lround(y - radius); py <= std::lround(y + radius); ++py)
+            for (long px = std::lround(x - radius); px <= std::lround(x + radius); ++px) {
+                if (std::hypot(px - x, py - y) > radius) continue;
+                trial.x = double(px), trial.y = double(py), trial.angle = anchor.angle + deg(tilt);
+                if (!slice_covers_band(plane, trial, kReadHalf, kThickBand)) continue;
+                trial.score = band_contrast(
+                    band_signal(image, trial, -kReadHalf, kReadHalf, pixel_mm, kSampleStep, kThickBand), contrast);
+                if (!best || trial.score > best->score) best = trial;
+            }
+    if (best) centre_on_band(image, *best, contrast, pixel_mm, kThickBand);
     return best;
 }
 
@@ -539,6 +594,17 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
                 if (candidate.score < kMinExtensionScore || (next && next->score >= candidate.score)) continue;
                 if (follows(candidate)) next = &candidate;
             }
+            // A thin disc between two dark changes is no disc band at all (its marrow boxes lie in
+            // the changes): a thick dark band there, clearly darker than the marrow beyond it and
+            // as long as a lumbar disc. Sought before a weak response, which there is the edge of
+            // one of the changes.
+            std::optional<Disc> thick;
+            if (!next) {
+                thick = thick_band_near(normalised, plane, end, x, y, 0.3 * usual, contrast);
+                if (thick && thick->score >= kMinThickBandScore && thick->length >= kMinColumnDiscLength &&
+                    follows(*thick) && tilts_like_a_disc(*thick, plane))
+                    next = &*thick;
+            }
             // A thin, dark lower disc may respond too weakly to be among the candidates: the
             // strongest response there, fitted, is taken if it may follow.
             std::optional<Disc> weaker;
@@ -550,7 +616,7 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
                 }
             }
             if (!next) break;
-            // `next` points into `candidates` or `weaker`, never into the chain being grown.
+            // `next` points into `candidates`, `weaker` or `thick`, never into the chain being grown.
             if (downward) chain.push_back(*next);
             else chain.insert(chain.begin(), *next);
         }
