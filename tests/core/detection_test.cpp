@@ -176,6 +176,31 @@ TEST(SpineLocaliser, FitsTheTiltOfASteepLumbosacralDisc) {
     EXPECT_NEAR(above->y, spine.disc_centre(4), 2.0);
 }
 
+// Below a full-length L5/S1 tilted forward the sacrum curves on forward. Drawn: L5/S1 tilted 27
+// degrees forward and, one spacing below it in the sacrum, a disc-like band tilted like the
+// column's upper discs (27 degrees backward from L5/S1): it is not L5/S1.
+TEST(SpineLocaliser, ABandTurnedBackwardBelowASteepL5S1IsNotL5S1) {
+    const DrawnSpine spine;
+    constexpr double kTilt = -27.0 * std::numbers::pi / 180.0;
+    const double centre_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+    const double centre_y = spine.disc_centre(5);
+    const double band_y = centre_y + 35;
+    auto steep_and_band = [&](double x, double y, float normal) {
+        if (!DrawnSpine::in_column(x) || y < spine.body_top(5) + 4 || y >= spine.body_top(6) + 90) return normal;
+        const double across = (y - centre_y) * std::cos(kTilt) - (x - centre_x) * std::sin(kTilt);
+        const bool disc = std::abs(across) < DrawnSpine::kDisc / 2 || std::abs(y - band_y) < DrawnSpine::kDisc / 2;
+        return disc ? float(kT1.disc) : float(kT1.marrow);
+    };
+    const auto series = draw(spine, kT1, "t1", steep_and_band);
+    const auto plane = extract_plane(series, 0);
+    const auto found = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_TRUE(found.failure.empty()) << found.failure;
+    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
+    ASSERT_NE(lumbosacral, nullptr);
+    EXPECT_NEAR(lumbosacral->y, centre_y, 3.0);
+    for (const auto& disc : found.discs) EXPECT_GT(std::abs(disc.y - band_y), 10.0) << disc.label << " is the band";
+}
+
 TEST(SpineLocaliser, ReportsWhenThereIsNoColumn) {
     DrawnSpine spine;
     auto series = draw(spine, kT1, "t1", [](double, double, float) { return 300.0f; });

@@ -60,6 +60,10 @@ constexpr double kJunctionThicknessFactor = 0.5;  // of the column's median disc
 // kMaxMisfitTiltDegrees. Below L5/S1 the sacrum turns backward: a lowest band more than
 // kMaxForwardStepMm in front of such a band lies beyond L5/S1.
 constexpr double kMaxForwardStepMm = 10.0, kShortLumbosacralFactor = 0.65, kMaxMisfitTiltDegrees = 5.0;
+// A full-length band tilted forward by kLumbosacralTiltDegrees or more at the chain's lower end is
+// read as L5/S1 (the lordosis turns it); the sacrum below it curves on forward, so a lowest band
+// turned more than kMaxBackwardTurnDegrees backward from it is not a disc of the column.
+constexpr double kLumbosacralTiltDegrees = 18.0, kMaxBackwardTurnDegrees = 20.0;
 // An endplate lies at most this many times the patient's usual disc half-thickness from the centre.
 constexpr double kMaxEdgeFactor = 1.3;
 // A chain is scored by its discs' contrast, capped so that one very contrasted structure cannot
@@ -671,6 +675,12 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
         if (misfitted_lumbosacral && (above.x - last.x) * plane.pixel_mm > kMaxForwardStepMm) {
             chain.pop_back();  // beyond L5/S1, which is kept however short and weak
             break;
+        }
+        const double above_tilt = axial_tilt_degrees(above, plane);
+        const bool lumbosacral_above = !fitted_short(above, chain) && above_tilt >= kLumbosacralTiltDegrees;
+        if (lumbosacral_above && above_tilt - axial_tilt_degrees(last, plane) > kMaxBackwardTurnDegrees) {
+            chain.pop_back();  // beyond L5/S1; the band above is judged in turn
+            continue;
         }
         if (!sacral && !stray && !junction) break;
         chain.pop_back();
