@@ -639,11 +639,27 @@ TEST(SpineLocaliser, DroppingTheLowestDiscLabelsTheOneAboveL5S1) {
     ASSERT_NE(l4_l5_found, nullptr);
     const Disc l4_l5 = *l4_l5_found;
     const auto count = localisation.discs.size();
-    drop_lowest_disc(localisation);
+    drop_lowest_disc(localisation, plane);
+    EXPECT_TRUE(localisation.failure.empty()) << localisation.failure;
     ASSERT_EQ(localisation.discs.size(), count - 1);
     EXPECT_EQ(localisation.discs.back().label, "L5/S1");
     EXPECT_DOUBLE_EQ(localisation.discs.back().y, l4_l5.y);
     EXPECT_EQ(localisation.discs[localisation.discs.size() - 2].label, "L4/L5");
+}
+
+// Relabelled, the chain is judged again: the band that was T12/L1, tilted 60 degrees (a band in
+// the abdomen, say), becomes L1/L2, which no lumbar disc tilts like.
+TEST(SpineLocaliser, AChainImplausibleOnceRelabelledIsNotTheColumn) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    auto localisation = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_TRUE(localisation.failure.empty()) << localisation.failure;
+    ASSERT_EQ(localisation.discs.front().label, "T12/L1");
+    localisation.discs.front().angle = 60.0 * std::numbers::pi / 180.0;
+    drop_lowest_disc(localisation, plane);
+    EXPECT_NE(localisation.failure.find("no plausible lumbar column"), std::string::npos) << localisation.failure;
+    EXPECT_TRUE(localisation.discs.empty());
 }
 
 // A fluid image of the same frame of reference that ends three quarters down L4 is given T1's

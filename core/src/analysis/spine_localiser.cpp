@@ -859,10 +859,12 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
     return median(spacings);
 }
 
-void drop_lowest_disc(SpineLocalisation& spine) {
+void drop_lowest_disc(SpineLocalisation& spine, const SagittalPlane& plane) {
     if (spine.discs.empty()) return;
     spine.discs.pop_back();
     label_discs(spine.discs);
+    spine.failure = implausible_column(spine.discs, plane);
+    if (!spine.failure.empty()) spine.discs.clear();
 }
 
 bool fitted_short(const Disc& disc, const std::vector<Disc>& chain) {

@@ -42,8 +42,9 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm);
 bool fitted_short(const Disc& disc, const std::vector<Disc>& chain);
 
 // The chain without its lowest disc, labelled again from the bottom up (the disc above becomes
-// L5/S1).
-void drop_lowest_disc(SpineLocalisation& spine);
+// L5/S1) and judged again as localise_spine judges a chain: when the new labels make it
+// implausible as the lumbar column, `failure` says why and no disc is left.
+void drop_lowest_disc(SpineLocalisation& spine, const SagittalPlane& plane);
 
 // "L4/L5" -> {"L4", "L5"}; "L5/S1" -> {"L5", "S1"}.
 std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label);
