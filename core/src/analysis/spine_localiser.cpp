@@ -374,6 +374,18 @@ constexpr BandGeometry kDiscBand{2.0, 6.0, 13.0};
 // 12-22 mm away.
 constexpr BandGeometry kThickBand{6.0, 12.0, 22.0};
 
+// The pixel `s` mm along `disc` and `t` mm along its normal from its centre; nothing outside the
+// image.
+std::optional<PlaneImage::IndexType> pixel_on_band(const PlaneImage& image, const Disc& disc, double s, double t,
+                                                   double pixel_mm) {
+    const auto a = disc.along(), n = disc.normal();
+    const auto size = image.GetLargestPossibleRegion().GetSize();
+    const long px = std::lround(disc.x + (s * a[0] + t * n[0]) / pixel_mm);
+    const long py = std::lround(disc.y + (s * a[1] + t * n[1]) / pixel_mm);
+    if (px < 0 || py < 0 || px >= long(size[0]) || py >= long(size[1])) return std::nullopt;
+    return PlaneImage::IndexType{{px, py}};
+}
+
 // Mean signal of a stretch of band: the disc's and the marrow's above and below.
 struct BandSignal {
     double disc = 0, above = 0, below = 0;
@@ -382,19 +394,15 @@ struct BandSignal {
 // The band signal over [s_from, s_to] (mm) along the disc, sampled every s_step mm.
 BandSignal band_signal(const PlaneImage& image, const Disc& disc, double s_from, double s_to,
                        double pixel_mm, double s_step = 1.0, const BandGeometry& geometry = kDiscBand) {
-    const auto a = disc.along(), n = disc.normal();
-    const auto size = image.GetLargestPossibleRegion().GetSize();
     auto mean_across = [&](double from, double to) {
         double sum = 0;
         int count = 0;
         for (double t = from; t <= to; t += 1.0)
-            for (double s = s_from; s <= s_to + 1e-9; s += s_step) {
-                const long px = std::lround(disc.x + (s * a[0] + t * n[0]) / pixel_mm);
-                const long py = std::lround(disc.y + (s * a[1] + t * n[1]) / pixel_mm);
-                if (px < 0 || py < 0 || px >= long(size[0]) || py >= long(size[1])) continue;
-                sum += image.GetPixel({{px, py}});
-                ++count;
-            }
+            for (double s = s_from; s <= s_to + 1e-9; s += s_step)
+                if (const auto pixel = pixel_on_band(image, disc, s, t, pixel_mm)) {
+                    sum += image.GetPixel(*pixel);
+                    ++count;
+                }
         return count ? sum / count : 0.0;
     };
     return {mean_across(-geometry.half, geometry.half), mean_across(-geometry.body_to, -geometry.body_from),
@@ -488,14 +496,10 @@ std::optional<Disc> best_response_near(const BandResponse& response, double x, d
 // Whether the slice covers the corners of the part of `disc`'s band read over [-half, half] mm
 // along it, marrow included.
 bool slice_covers_band(const SagittalPlane& plane, const Disc& disc, double half, const BandGeometry& geometry) {
-    const auto a = disc.along(), n = disc.normal();
-    const auto size = plane.inside->GetLargestPossibleRegion().GetSize();
     for (double s : {-half, half})
         for (double t : {-geometry.body_to, geometry.body_to}) {
-            const long px = std::lround(disc.x + (s * a[0] + t * n[0]) / plane.pixel_mm);
-            const long py = std::lround(disc.y + (s * a[1] + t * n[1]) / plane.pixel_mm);
-            if (px < 0 || py < 0 || px >= long(size[0]) || py >= long(size[1])) return false;
-            if (plane.inside->GetPixel({{px, py}}) < 0.5f) return false;
+            const auto pixel = pixel_on_band(*plane.inside, disc, s, t, plane.pixel_mm);
+            if (!pixel || plane.inside->GetPixel(*pixel) < 0.5f) return false;
         }
     return true;
 }
