@@ -505,7 +505,9 @@ TEST(NodeE2e, RoutingRulesAndEnhancedMrDecideWhatIsAnalysed) {
     std::multiset<std::string> states;
     for (const auto& job : node_jobs(node)) {
         states.insert(job["state"].get<std::string>());
-        if (job["state"] == "not_analyzable") EXPECT_EQ(job["reason"], "Enhanced MR not yet supported");
+        if (job["state"] == "not_analyzable") {
+            EXPECT_EQ(job["reason"], "Enhanced MR not yet supported");
+        }
     }
     EXPECT_EQ(states, (std::multiset<std::string>{"ignored", "not_analyzable"}));
     EXPECT_EQ(files_under(node.storage_dir() / "images").size(), 4u) << "both studies are kept";
