@@ -742,17 +742,13 @@ std::vector<Disc> column_chain(const std::vector<Disc>& candidates, double pixel
 
 // Mean signal across the disc's central part at `offset` mm along its normal.
 double profile_at(const PlaneImage& image, const Disc& disc, double offset, double pixel_mm) {
-    const auto a = disc.along(), n = disc.normal();
-    const auto size = image.GetLargestPossibleRegion().GetSize();
     double sum = 0;
     int count = 0;
-    for (double s = -8.0; s <= 8.0; s += 1.0) {
-        const long x = std::lround(disc.x + (s * a[0] + offset * n[0]) / pixel_mm);
-        const long y = std::lround(disc.y + (s * a[1] + offset * n[1]) / pixel_mm);
-        if (x < 0 || y < 0 || x >= long(size[0]) || y >= long(size[1])) continue;
-        sum += image.GetPixel({{x, y}});
-        ++count;
-    }
+    for (double s = -8.0; s <= 8.0; s += 1.0)
+        if (const auto pixel = pixel_on_band(image, disc, s, offset, pixel_mm)) {
+            sum += image.GetPixel(*pixel);
+            ++count;
+        }
     return count ? sum / count : 0.0;
 }
 

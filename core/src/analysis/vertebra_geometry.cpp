@@ -259,10 +259,11 @@ double forward_turn_degrees(const std::array<double, 2>& a, const std::array<dou
 // L5/S1 band (`short_lumbosacral`, given only for the lower end, whose body is S1: a band fitted
 // at the front or the back of a wedge-shaped disc, at any tilt) where it lies more than
 // kMaxLumbosacralOffMm from where the lumbosacral turn puts it: on the phantoms of 13 seeds with
-// L4 and L5 right, S1 lay more than 10 mm off in 30 of 345, in 15 after this rule. A full-length L5/S1 band is trusted: a real sacrum may turn further than the
-// phantoms'. Such a body is put one neighbour's spacing on, turned backward as the lumbosacral
-// junction turns, with its front-to-back line across the column's. Returns the label of the body
-// moved, or an empty string.
+// L4 and L5 right, S1 lay more than 10 mm off in 30 of 345, in 15 after this rule. A full-length
+// L5/S1 band is trusted: a real sacrum may turn further than the phantoms'. Such a body is put one
+// neighbour's spacing on, turned backward as the lumbosacral junction turns, with its
+// front-to-back line across the column's. Returns the label of the body moved, or an empty
+// string.
 // `end_disc` is the chain's last disc (`downward`) or its first, `inner_disc` the one beside it.
 std::string keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>& bodies, const Disc& end_disc,
                                         const Disc& inner_disc, bool downward, bool short_lumbosacral,
