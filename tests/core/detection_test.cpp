@@ -835,6 +835,13 @@ TEST(MarrowTyping, SclerosisIsType3) {
     EXPECT_EQ(read_planted(200, 180).type, ModicType::Type3);  // T1 and T2 dark
 }
 
+// Dark on T1 and, cell by cell, on T2, but only just on T2 (0.56 of the marrow), as the disc's
+// annulus reads where the endplate's surface is placed a little into the disc: not sclerosis,
+// which is markedly dark on T2.
+TEST(MarrowTyping, ABandOnlyJustDarkOnT2IsNotSclerosis) {
+    EXPECT_EQ(read_planted(380, 250).type, ModicType::None);
+}
+
 // Beside a desiccated disc, dark on T2, sclerosis makes one dark T2 band with the disc, and the T2
 // image does not resolve the cortex between them (drawn here without one): the T2 reading is taken
 // at T1's endplate, found on its cortex.

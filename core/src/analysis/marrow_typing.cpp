@@ -25,6 +25,13 @@ constexpr double kT1Bright = 1.1, kT1Dark = 0.65;
 constexpr double kFluidBright = 1.3, kFluidDark = 0.6;
 // A change touches the endplate over at least this share of it and reaches this deep.
 constexpr double kMinExtent = 0.25, kMinDepth = 0.08;
+// Sclerosis is markedly dark on T2: a change dark on both images is type 3 only where its cells'
+// mean T2 signal is below this share of the normal marrow. The disc's annulus, read into the first
+// rows where the endplate's surface is placed a little into the disc, is dark cell by cell too,
+// but not as dark as a whole (on the phantoms of 17 seeds, studies labelled right: such false
+// type 3 averaged 0.53 of the marrow on T2, true sclerosis 0.43; 15 of 134 false and 188 of 197
+// true lay below 0.5).
+constexpr double kSclerosisMeanFluid = 0.5;
 // Each part of a mixed change covers at least this share of the endplate.
 constexpr double kMinMixedPartExtent = 0.1;
 constexpr int kStartRows = 3;  // a lesion column must begin within this many rows of the endplate
@@ -104,6 +111,15 @@ Lesion lesion_from_endplate(IsClass&& is_class) {
     }
     lesion.extent = double(columns) / kColumns;
     return lesion;
+}
+
+// Mean relative signal over a lesion's cells.
+double mean_over(const Lesion& lesion, const Grid& grid) {
+    double sum = 0;
+    int cells = 0;
+    for (int c = 0; c < kColumns; ++c)
+        for (int r = 0; r < lesion.depth_rows[c]; ++r) sum += grid[c][r], ++cells;
+    return cells > 0 ? sum / cells : 1.0;
 }
 
 bool is_present(const Lesion& lesion) {
@@ -195,7 +211,10 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     // sclerosis in full too.
     const Lesion oedema_or_fat = lesion_from_endplate([&](int c, int r) { return is_type1(c, r) || is_type2(c, r); });
     const Lesion fat_or_sclerosis = lesion_from_endplate([&](int c, int r) { return is_type2(c, r) || is_type3(c, r); });
-    const bool has1 = is_present(type1), has2 = is_present(type2), has3 = is_present(type3);
+    // On STIR the marrow itself is dark (its fat suppressed): the cell rule alone decides there.
+    // (Without a fluid image no change is type 3.)
+    const bool sclerotic = !fluid_grid || fluid_is_stir || mean_over(type3, *fluid_grid) < kSclerosisMeanFluid;
+    const bool has1 = is_present(type1), has2 = is_present(type2), has3 = is_present(type3) && sclerotic;
     const bool mixed_1_2 = is_present(oedema_or_fat) && (has1 || !has3) &&  // full sclerosis outweighs a small oedema part
                            is_mixed_part(type1) && is_mixed_part(type2);
     const bool mixed_2_3 = is_mixed_part(type2) &&
