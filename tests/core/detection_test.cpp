@@ -862,6 +862,15 @@ TEST(MarrowTyping, SclerosisWithSomeFatIsType2_3) {
     EXPECT_EQ(reading.type, ModicType::Type2_3);
 }
 
+// Sclerosis in full with a little fat at its back end, 3 mm along the endplate: 2/3 (sclerosis
+// passing on its own needs less of the other part than a change made of two small parts does).
+TEST(MarrowTyping, SclerosisWithALittleFatIsType2_3) {
+    auto signal = [](double x, float sclerosis, float fat) { return x < 99 ? sclerosis : fat; };
+    const auto reading = read_planted({[&](double x) { return signal(x, 200, 950); },
+                                       [&](double x) { return signal(x, 180, 600); }});
+    EXPECT_EQ(reading.type, ModicType::Type2_3);
+}
+
 // Sclerosis beside fat, 6 mm each along the endplate (the phantoms' mixed changes alternate so):
 // neither part alone covers a quarter of the endplate's central 30 mm, together they do.
 TEST(MarrowTyping, SmallSclerosisBesideSmallFatIsType2_3) {
