@@ -816,6 +816,11 @@ TEST(MarrowTyping, OedemaBesideTheDiscIsType1) {
     EXPECT_FALSE(reading.outline.empty());
 }
 
+// Oedema only mildly dark on T1 (0.68 of the marrow) but bright on T2: its T2 is the surer sign.
+TEST(MarrowTyping, OedemaMildlyDarkOnT1IsType1) {
+    EXPECT_EQ(read_planted(440, 800).type, ModicType::Type1);
+}
+
 // Oedema beside fat, each 7 mm along the endplate: neither part alone covers a quarter of the
 // endplate's central 30 mm, together they do.
 TEST(MarrowTyping, OedemaBesideFatIsType1_2) {

@@ -20,8 +20,11 @@ constexpr double kCortexMm = 1.5;  // from the cortex's darkest line to the firs
 // The images are smoothed this much (Gaussian sigma, mm) against noise; more would spread the
 // cortex's dark line over the shallow changes beside it.
 constexpr double kSmoothingMm = 0.8;
-// Signal, relative to the patient's normal marrow, that counts as bright or dark.
-constexpr double kT1Bright = 1.1, kT1Dark = 0.65;
+// Signal, relative to the patient's normal marrow, that counts as bright or dark. Oedema darkens
+// T1 less than sclerosis does, and its T2 brightness is the surer sign: beside a bright T2 a milder
+// T1 darkening counts (the phantoms' oedema read 0.62-0.75 on T1 at endplates whose T2 was 1.3-1.6;
+// with 0.65, type 1 was read 0 at 26 of 184 endplates of the 17 seeds' studies labelled right).
+constexpr double kT1Bright = 1.1, kT1Dark = 0.65, kT1DarkBesideBrightFluid = 0.7;
 constexpr double kFluidBright = 1.3, kFluidDark = 0.6;
 // A change touches the endplate over at least this share of it and reaches this deep.
 constexpr double kMinExtent = 0.25, kMinDepth = 0.08;
@@ -194,7 +197,9 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     auto fluid_bright = [&](int c, int r) { return (*fluid_grid)[c][r] > kFluidBright; };
     auto fluid_dark = [&](int c, int r) { return (*fluid_grid)[c][r] < kFluidDark; };
 
-    auto is_type1 = [&](int c, int r) { return fluid_grid && t1_dark(c, r) && fluid_bright(c, r); };
+    auto is_type1 = [&](int c, int r) {
+        return fluid_grid && (*t1_grid)[c][r] < kT1DarkBesideBrightFluid && fluid_bright(c, r);
+    };
     // Fat is bright on T2 but suppressed on STIR.
     auto is_type2 = [&](int c, int r) {
         if (!fluid_grid) return t1_bright(c, r);
