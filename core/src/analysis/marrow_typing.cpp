@@ -23,7 +23,7 @@ constexpr double kSmoothingMm = 0.8;
 // Signal, relative to the patient's normal marrow, that counts as bright or dark. Oedema darkens
 // T1 less than sclerosis does, and its T2 brightness is the surer sign: beside a bright T2 a milder
 // T1 darkening counts (the phantoms' oedema read 0.62-0.75 on T1 at endplates whose T2 was 1.3-1.6;
-// with 0.65, type 1 was read 0 at 26 of 184 endplates of the 17 seeds' studies labelled right).
+// with 0.65, type 1 was read 0 at 26 of 158 endplates of the 17 seeds' studies labelled right).
 constexpr double kT1Bright = 1.1, kT1Dark = 0.65, kT1DarkBesideBrightFluid = 0.7;
 constexpr double kFluidBright = 1.3, kFluidDark = 0.6;
 // A change touches the endplate over at least this share of it and reaches this deep.
