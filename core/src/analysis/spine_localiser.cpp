@@ -424,21 +424,26 @@ double band_contrast_at(const PlaneImage& image, const Disc& disc, double s, Pla
     return band_contrast(band_signal(image, disc, s - 2.0, s + 2.0, pixel_mm, 1.0, geometry), contrast);
 }
 
+// How well a trial band fits: its contrast over its central 16 mm, read every 2 mm.
+constexpr double kCentralHalfMm = 8.0, kCentralStepMm = 2.0;
+double central_contrast(const PlaneImage& image, const Disc& trial, PlaneContrast contrast, double pixel_mm,
+                        const BandGeometry& geometry = kDiscBand) {
+    return band_contrast(
+        band_signal(image, trial, -kCentralHalfMm, kCentralHalfMm, pixel_mm, kCentralStepMm, geometry), contrast);
+}
+
 // The band detector tries tilts 6 degrees apart with short boxes, so a wedge-shaped lumbosacral
 // disc may be found tilted 20 degrees or more off, and its band then looks short. The tilt is
 // refined on the disc's central 16 mm. (Moving the band across as well drew it into a dark change
 // beside the disc; asking the bodies on both sides to look alike, as the detector does, made the
 // labelling of the phantoms worse.)
 void refine_tilt(const PlaneImage& image, Disc& disc, PlaneContrast contrast, double pixel_mm) {
-    constexpr double kTiltReach = 24.0, kTiltStep = 2.0, kSampleStep = 2.0;
-    auto fit = [&](const Disc& trial) {
-        return band_contrast(band_signal(image, trial, -8, 8, pixel_mm, kSampleStep), contrast);
-    };
+    constexpr double kTiltReach = 24.0, kTiltStep = 2.0;
     const double start = disc.angle;
-    double best_value = fit(disc), best_angle = start;
+    double best_value = central_contrast(image, disc, contrast, pixel_mm), best_angle = start;
     for (double tilt = -kTiltReach; tilt <= kTiltReach + 1e-9; tilt += kTiltStep) {
         disc.angle = start + deg(tilt);
-        const double value = fit(disc);
+        const double value = central_contrast(image, disc, contrast, pixel_mm);
         if (value > best_value) best_value = value, best_angle = disc.angle;
     }
     disc.angle = best_angle;
@@ -509,7 +514,7 @@ bool slice_covers_band(const SagittalPlane& plane, const Disc& disc, double half
 // it; centred along itself and its length measured as a disc's band is.
 std::optional<Disc> thick_band_near(const PlaneImage& image, const SagittalPlane& plane, const Disc& anchor,
                                     double x, double y, double radius, PlaneContrast contrast) {
-    constexpr double kTiltStep = 4.0, kSampleStep = 2.0, kReadHalf = 8.0;
+    constexpr double kTiltStep = 4.0;
     const double pixel_mm = plane.pixel_mm;
     std::optional<Disc> best;
     Disc trial;
@@ -518,9 +523,8 @@ std::optional<Disc> thick_band_near(const PlaneImage& image, const SagittalPlane
             for (long px = std::lround(x - radius); px <= std::lround(x + radius); ++px) {
                 if (std::hypot(px - x, py - y) > radius) continue;
                 trial.x = double(px), trial.y = double(py), trial.angle = anchor.angle + deg(tilt);
-                if (!slice_covers_band(plane, trial, kReadHalf, kThickBand)) continue;
-                trial.score = band_contrast(
-                    band_signal(image, trial, -kReadHalf, kReadHalf, pixel_mm, kSampleStep, kThickBand), contrast);
+                if (!slice_covers_band(plane, trial, kCentralHalfMm, kThickBand)) continue;
+                trial.score = central_contrast(image, trial, contrast, pixel_mm, kThickBand);
                 if (!best || trial.score > best->score) best = trial;
             }
     if (best) centre_on_band(image, *best, contrast, pixel_mm, kThickBand);
@@ -850,6 +854,14 @@ void label_discs(std::vector<Disc>& discs) {
     std::erase_if(discs, [](const Disc& disc) { return disc.label.empty(); });
 }
 
+// The chain labelled from the bottom up and judged as the lumbar column: `spine` then holds its
+// discs or, when the chain cannot be the column, why and no disc.
+void take_as_column(SpineLocalisation& spine, std::vector<Disc> chain, const SagittalPlane& plane) {
+    label_discs(chain);
+    spine.failure = implausible_column(chain, plane);
+    spine.discs = spine.failure.empty() ? std::move(chain) : std::vector<Disc>{};
+}
+
 }  // namespace
 
 double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
@@ -861,10 +873,9 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
 
 void drop_lowest_disc(SpineLocalisation& spine, const SagittalPlane& plane) {
     if (spine.discs.empty()) return;
-    spine.discs.pop_back();
-    label_discs(spine.discs);
-    spine.failure = implausible_column(spine.discs, plane);
-    if (!spine.failure.empty()) spine.discs.clear();
+    auto chain = std::move(spine.discs);
+    chain.pop_back();
+    take_as_column(spine, std::move(chain), plane);
 }
 
 bool fitted_short(const Disc& disc, const std::vector<Disc>& chain) {
@@ -917,10 +928,7 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
     for (auto& disc : chain) measure_disc_edges(*normalised, disc, plane.pixel_mm);
     limit_disc_edges(chain);
     trim_chain_ends(chain, plane);
-    label_discs(chain);
-    result.failure = implausible_column(chain, plane);
-    if (!result.failure.empty()) return result;
-    result.discs = std::move(chain);
+    take_as_column(result, std::move(chain), plane);
     return result;
 }
 
