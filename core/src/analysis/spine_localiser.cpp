@@ -932,8 +932,12 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
         return discs.size() >= 3 && median_length(discs) >= kMinColumnDiscLength;
     };
     if (!is_column(chain)) {
-        // On a few clinical images the fitted tilts no longer chain where the detector's do.
-        chain = column_chain(tilted_like_discs(detected, plane), plane.pixel_mm);
+        // On a few clinical images the fitted tilts no longer chain where the detector's do. The
+        // bands are measured along themselves at the detector's tilts: a chain counts a band by
+        // its length.
+        auto at_detected_tilts = tilted_like_discs(detected, plane);
+        for (auto& disc : at_detected_tilts) centre_on_band(*normalised, disc, contrast, plane.pixel_mm);
+        chain = column_chain(at_detected_tilts, plane.pixel_mm);
         for (auto& disc : chain) fit_to_band(*normalised, disc, contrast, plane.pixel_mm);
     }
     if (!is_column(chain)) {
