@@ -597,10 +597,31 @@ void fill_gaps(std::vector<Disc>& chain, const BandResponse& response, const Pla
     }
 }
 
+// The extension's search reach, in usual spacings, around the point one spacing on; failing all
+// else, a band of a lumbar disc's length is sought as far as kWideReach off.
+constexpr double kNearReach = 0.3, kWideReach = 0.8;
+
+// The strongest of `candidates` within `reach` pixels of (x, y), at least `min_length` mm long,
+// contrasted enough to extend a chain, that `follows`.
+template <typename Follows>
+const Disc* strongest_following(const std::vector<Disc>& candidates, double x, double y, double reach,
+                                double min_length, const Follows& follows) {
+    const Disc* next = nullptr;
+    for (const auto& candidate : candidates) {
+        if (std::hypot(candidate.x - x, candidate.y - y) > reach || candidate.length < min_length) continue;
+        if (candidate.score < kMinExtensionScore || (next && next->score >= candidate.score)) continue;
+        if (follows(candidate)) next = &candidate;
+    }
+    return next;
+}
+
 // Follows the column beyond the chain's ends while a disc shows where the next one should be.
 // The next disc is the strongest candidate there that may follow the end one (the strongest
 // band response there may be a facet joint or the canal's wall at another tilt); failing one,
-// the strongest response there, fitted, if it may follow.
+// a thick band, then the strongest response there, fitted, if it may follow; failing all, the
+// strongest candidate of a lumbar disc's length farther off (an end disc fitted at the edge of
+// a change beside it leaves the next disc more than a third of a spacing from where it is
+// sought).
 void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates, const BandResponse& response,
                   const PlaneImage& normalised, PlaneContrast contrast, const SagittalPlane& plane) {
     const double pixel_mm = plane.pixel_mm;
@@ -620,19 +641,14 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
                 return downward ? may_follow(end, disc, pixel_mm, wedge_allowed)
                                 : may_follow(disc, end, pixel_mm, wedge_allowed);
             };
-            const Disc* next = nullptr;
-            for (const auto& candidate : candidates) {
-                if (std::hypot(candidate.x - x, candidate.y - y) > 0.3 * usual) continue;
-                if (candidate.score < kMinExtensionScore || (next && next->score >= candidate.score)) continue;
-                if (follows(candidate)) next = &candidate;
-            }
+            const Disc* next = strongest_following(candidates, x, y, kNearReach * usual, 0.0, follows);
             // A thin disc between two dark changes is no disc band at all (its marrow boxes lie in
             // the changes): a thick dark band there, clearly darker than the marrow beyond it and
             // as long as a lumbar disc. Sought before a weak response, which there is the edge of
             // one of the changes.
             std::optional<Disc> thick;
             if (!next) {
-                thick = thick_band_near(normalised, plane, end, x, y, 0.3 * usual, contrast);
+                thick = thick_band_near(normalised, plane, end, x, y, kNearReach * usual, contrast);
                 if (thick && thick->score >= kMinThickBandScore && thick->length >= kMinColumnDiscLength &&
                     follows(*thick) && tilts_like_a_disc(*thick, plane))
                     next = &*thick;
@@ -641,12 +657,14 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
             // strongest response there, fitted, is taken if it may follow.
             std::optional<Disc> weaker;
             if (!next) {
-                weaker = best_response_near(response, x, y, 0.3 * usual);
+                weaker = best_response_near(response, x, y, kNearReach * usual);
                 if (weaker && weaker->score >= kMinExtensionScore) {
                     fit_to_band(normalised, *weaker, contrast, pixel_mm);
                     if (follows(*weaker) && tilts_like_a_disc(*weaker, plane)) next = &*weaker;
                 }
             }
+            if (!next)
+                next = strongest_following(candidates, x, y, kWideReach * usual, kMinColumnDiscLength, follows);
             if (!next) break;
             // `next` points into `candidates`, `weaker` or `thick`, never into the chain being grown.
             if (downward) chain.push_back(*next);
