@@ -181,9 +181,11 @@ TEST(AnalyzeCommand, UsageAndInputOutputErrorsExitNonZero) {
 // levels (core/README.md, step 2). Seed 106 case 10 and seed 400 case 2: a chain of short bands
 // of bowel in front of the column outscored its lower discs (step 3). Seed 601 case 1: L4/L5,
 // between two changes, was fitted at one's edge and L5/S1 lay beyond the extension's reach.
+// Seed 500 case 22: a short band below a steep L5/S1 hid the sacrum's backward turn (step 4).
 TEST(AnalyzeCommand, PhantomColumnsAreLabelledAsTheirTruth) {
     constexpr double kToleranceMm = 10.0;
-    const std::pair<int, int> cases[] = {{101, 26}, {102, 10}, {103, 1}, {106, 10}, {400, 2}, {601, 1}};
+    const std::pair<int, int> cases[] = {{101, 26}, {102, 10}, {103, 1}, {106, 10},
+                                         {400, 2},  {601, 1},  {500, 22}};
     for (const auto& [seed, index] : cases) {
         TempDir dir;
         const std::string generate = quoted(MODIC_PHANTOM_BINARY) + " --quiet --out " + quoted(dir.path().string()) +

@@ -722,8 +722,13 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
             chain.pop_back();  // beyond L5/S1, which is kept however short and weak
             break;
         }
-        const double above_tilt = axial_tilt_degrees(above, plane);
-        const bool lumbosacral_above = !fitted_short(above, chain) && above_tilt >= kLumbosacralTiltDegrees;
+        // The turn is judged from the nearest full-length band above: a short band between them
+        // (a sacral junction fitted at its front) must not hide a steep L5/S1 (seed 500 case 22).
+        std::size_t nearest_full = chain.size() - 2;
+        while (nearest_full > 0 && fitted_short(chain[nearest_full], chain)) --nearest_full;
+        const Disc& full_above = chain[nearest_full];
+        const double above_tilt = axial_tilt_degrees(full_above, plane);
+        const bool lumbosacral_above = !fitted_short(full_above, chain) && above_tilt >= kLumbosacralTiltDegrees;
         if (lumbosacral_above && above_tilt - axial_tilt_degrees(last, plane) > kMaxBackwardTurnDegrees) {
             chain.pop_back();  // beyond L5/S1; the band above is judged in turn
             continue;
