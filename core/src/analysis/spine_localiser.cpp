@@ -320,8 +320,6 @@ double spacing(const Disc& a, const Disc& b, double pixel_mm) {
     return std::hypot(b.x - a.x, b.y - a.y) * pixel_mm;
 }
 
-// The chain of discs with the best score in which each disc may follow the one above. Dynamic
-// programming over pairs (previous, current) so that the spacing of neighbours can be compared.
 // What a band adds to a chain: its capped contrast above the floor, in proportion to its length
 // up to a lumbar disc's. Short bands of bowel loops and vessels in front of the column, stepping
 // forward along their steep normals, had outscored the column's last discs (phantoms: seed 106
@@ -331,6 +329,8 @@ double chain_gain(const Disc& disc) {
     return gain <= 0 ? gain : gain * std::min(1.0, disc.length / kMinColumnDiscLength);
 }
 
+// The chain of discs with the best score in which each disc may follow the one above. Dynamic
+// programming over pairs (previous, current) so that the spacing of neighbours can be compared.
 std::vector<Disc> best_chain(std::vector<Disc> candidates, double pixel_mm) {
     std::sort(candidates.begin(), candidates.end(),
               [](const Disc& a, const Disc& b) { return a.y < b.y; });
