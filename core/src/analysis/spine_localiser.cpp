@@ -490,13 +490,14 @@ void centre_on_band(const PlaneImage& image, Disc& disc, PlaneContrast contrast,
 constexpr double kMinFitTurnDegrees = 10.0, kMinFitLengthShare = 0.5;
 void fit_to_band(const PlaneImage& image, Disc& disc, PlaneContrast contrast, double pixel_mm) {
     Disc at_detected_tilt = disc;
-    centre_on_band(image, at_detected_tilt, contrast, pixel_mm);
     for (int pass = 0; pass < 2; ++pass) {
         refine_tilt(image, disc, contrast, pixel_mm);
         centre_on_band(image, disc, contrast, pixel_mm);
     }
-    const bool turned = std::abs(disc.angle - at_detected_tilt.angle) >= deg(kMinFitTurnDegrees);
-    if (turned && disc.length < kMinFitLengthShare * at_detected_tilt.length) disc = at_detected_tilt;
+    // The band at the detector's tilt is measured only where the fit turned it enough to matter.
+    if (std::abs(disc.angle - at_detected_tilt.angle) < deg(kMinFitTurnDegrees)) return;
+    centre_on_band(image, at_detected_tilt, contrast, pixel_mm);
+    if (disc.length < kMinFitLengthShare * at_detected_tilt.length) disc = at_detected_tilt;
 }
 
 // The strongest response within `radius` pixels of (x, y) that may follow or precede `anchor`.
