@@ -174,6 +174,18 @@ TEST(AnalyzeCommand, UsageAndInputOutputErrorsExitNonZero) {
         << occupied.err;
 }
 
+// Case `index` of phantom seed `seed`, generated into `dir` by modic-phantom (deterministic by
+// seed: no binary fixtures in the repository); returns the study's folder.
+fs::path generate_phantom(const TempDir& dir, int seed, int index) {
+    const std::string generate = quoted(MODIC_PHANTOM_BINARY) + " --quiet --out " + quoted(dir.path().string()) +
+                                 " --seed " + std::to_string(seed) + " --first-case " + std::to_string(index) +
+                                 " --cases 1";
+    EXPECT_EQ(std::system(generate.c_str()), 0) << generate;
+    char name[16];
+    std::snprintf(name, sizeof name, "case_%04d", index);
+    return dir / name;
+}
+
 // Phantom columns the localiser once mislabelled, each labelled L1 to S1 within 10 mm of the
 // generator's truth (bench/accuracy's rule). Seed 101 case 26: the tilt fit turned L3/L4 across its
 // thick disc, the column broke there and a chain of bowel loops in front of it was taken; seed 102
@@ -188,13 +200,8 @@ TEST(AnalyzeCommand, PhantomColumnsAreLabelledAsTheirTruth) {
                                          {400, 2},  {601, 1},  {500, 22}};
     for (const auto& [seed, index] : cases) {
         TempDir dir;
-        const std::string generate = quoted(MODIC_PHANTOM_BINARY) + " --quiet --out " + quoted(dir.path().string()) +
-                                     " --seed " + std::to_string(seed) + " --first-case " + std::to_string(index) +
-                                     " --cases 1";
-        ASSERT_EQ(std::system(generate.c_str()), 0) << generate;
-        char name[16];
-        std::snprintf(name, sizeof name, "case_%04d", index);
-        const auto study = dir / name;
+        const auto study = generate_phantom(dir, seed, index);
+        const std::string name = study.filename().string();
         const auto run = run_node(dir, {"analyze", study.string(), "--json", (dir / "out.json").string()});
         ASSERT_EQ(run.exit_code, 0) << run.err;
         const auto findings = read_json(dir / "out.json");
@@ -212,6 +219,43 @@ TEST(AnalyzeCommand, PhantomColumnsAreLabelledAsTheirTruth) {
                                                (*found)[2] - (*expected)[2]);
             EXPECT_LT(distance, kToleranceMm) << "seed " << seed << " " << name << " " << label;
         }
+    }
+}
+
+// Phantom changes beside a disc that drew the disc's band into them: sclerosis (seed 202 case 13,
+// seed 400 case 29) or oedema (seed 103 case 3) has the disc's dark T1 signal, the band took disc
+// and change as one, and the endplates were put past the change (read 0) or into the disc (read
+// as a change where there is none). The displaced disc is put back midway between its neighbours
+// (core/README.md, step 5): each endplate is typed as the generator's truth, and in the first
+// two studies no endplate is called changed that is not.
+TEST(AnalyzeCommand, PhantomChangesThatDrewTheirDiscAreTyped) {
+    struct Case {
+        int seed, index;
+        bool every_endplate;  // also the normal endplates read "0"
+    };
+    for (const auto& [seed, index, every_endplate] : {Case{202, 13, true}, Case{400, 29, true}, Case{103, 3, false}}) {
+        TempDir dir;
+        const auto study = generate_phantom(dir, seed, index);
+        const auto run = run_node(dir, {"analyze", study.string(), "--json", (dir / "out.json").string()});
+        ASSERT_EQ(run.exit_code, 0) << run.err;
+        const auto findings = read_json(dir / "out.json");
+        ASSERT_EQ(findings["status"], "analyzed") << findings["reason"];
+        const auto truth = read_json(study / "truth.json");
+        int changed = 0;
+        for (const auto& expected : truth["endplates"]) {
+            if (expected["modic_type"] == "0" && !every_endplate) continue;
+            changed += expected["modic_type"] != "0";
+            const std::string where = "seed " + std::to_string(seed) + " case " + std::to_string(index) + " " +
+                                      expected["vertebra"].get<std::string>() + " " +
+                                      expected["side"].get<std::string>();
+            std::optional<std::string> found;
+            for (const auto& endplate : findings["endplates"])
+                if (endplate["vertebra"] == expected["vertebra"] && endplate["side"] == expected["side"])
+                    found = endplate["modic_type"].get<std::string>();
+            ASSERT_TRUE(found.has_value()) << where << " not reported";
+            EXPECT_EQ(*found, expected["modic_type"]) << where;
+        }
+        EXPECT_GE(changed, 1) << "seed " << seed << " case " << index << ": the truth lists no change";
     }
 }
 

@@ -48,6 +48,12 @@ constexpr double kMaxForwardTurnDegrees = 15.0, kEndTurnDegrees = 15.0, kMaxLumb
 // steepest L5/S1; 29-65 where the chain ran on to a band in front of the sacrum).
 constexpr double kMaxColumnBreakDegrees = 20.0;
 
+// A disc lies between its neighbours: its distances to the disc above and to the one below differ
+// by little more than the bodies' heights do. A disc beside a change with the disc's signal on T1
+// (oedema, sclerosis) is one dark band with the change, and its centre is drawn into it: the body
+// beside it then measures short and the body across it tall, each by the displacement.
+constexpr double kMaxDiscDisplacementMm = 7.0;
+
 double position_mm(int position) {
     return (position - (kEndplatePositions - 1) / 2.0) * kEndplatePositionStepMm;
 }
@@ -293,6 +299,57 @@ std::string keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>&
     return end;
 }
 
+// Where disc `index` of the chain lies: midway between the endplates of its two bodies.
+std::optional<std::array<double, 2>> disc_middle(const std::vector<Disc>& discs, std::size_t index,
+                                                 const std::map<std::string, VertebraGeometry>& bodies) {
+    const auto [above, below] = vertebrae_of_disc(discs[index].label);
+    const auto upper = bodies.find(above), lower = bodies.find(below);
+    if (upper == bodies.end() || lower == bodies.end() || !upper->second.inferior || !lower->second.superior)
+        return std::nullopt;
+    const auto& a = upper->second.inferior->centre;
+    const auto& b = lower->second.superior->centre;
+    return std::array<double, 2>{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2};
+}
+
+// How far disc `index` lies from midway between its neighbours, along the chain, in mm: positive
+// toward the feet. Nullopt at the chain's ends.
+std::optional<double> disc_displacement_mm(const std::vector<Disc>& discs, std::size_t index,
+                                           const std::map<std::string, VertebraGeometry>& bodies,
+                                           double pixel_mm) {
+    if (index == 0 || index + 1 >= discs.size()) return std::nullopt;
+    const auto up = disc_middle(discs, index - 1, bodies), here = disc_middle(discs, index, bodies),
+               down = disc_middle(discs, index + 1, bodies);
+    if (!up || !here || !down) return std::nullopt;
+    return (distance(*up, *here) - distance(*here, *down)) / 2 * pixel_mm;
+}
+
+// Puts back a disc drawn into a change beside it: the most displaced disc of the chain, when it
+// lies more than kMaxDiscDisplacementMm from midway between its neighbours, is moved there along
+// its normal and its endplates sought again. Once per disc, the most displaced first, since a
+// displaced disc makes its neighbours look displaced by half as much.
+void restore_displaced_discs(std::vector<Disc>& discs, std::map<std::string, VertebraGeometry>& bodies,
+                             double spacing_mm, const SagittalPlane& plane) {
+    std::vector<bool> restored(discs.size(), false);
+    for (;;) {
+        std::size_t worst = discs.size();
+        double worst_mm = 0;
+        for (std::size_t i = 0; i < discs.size(); ++i) {
+            const auto displacement = disc_displacement_mm(discs, i, bodies, plane.pixel_mm);
+            if (displacement && !restored[i] && std::abs(*displacement) > std::abs(worst_mm))
+                worst = i, worst_mm = *displacement;
+        }
+        if (worst == discs.size() || std::abs(worst_mm) <= kMaxDiscDisplacementMm) return;
+        restored[worst] = true;
+        auto& disc = discs[worst];
+        const auto n = disc.normal();
+        disc.x -= worst_mm * n[0] / plane.pixel_mm;
+        disc.y -= worst_mm * n[1] / plane.pixel_mm;
+        const auto [above, below] = vertebrae_of_disc(disc.label);
+        bodies[above].inferior = read_across_body(disc, true, spacing_mm, plane);
+        bodies[below].superior = read_across_body(disc, false, spacing_mm, plane);
+    }
+}
+
 }  // namespace
 
 std::array<double, 2> EndplateLine::at(int position, double inward_mm, double pixel_mm) const {
@@ -302,7 +359,7 @@ std::array<double, 2> EndplateLine::at(int position, double inward_mm, double pi
 }
 
 std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
-                                                             const SagittalPlane& plane) {
+                                                             const SagittalPlane& plane, DiscPositions positions) {
     std::map<std::string, VertebraGeometry> bodies;
     const double spacing = median_spacing(spine.discs, plane.pixel_mm);
     for (const auto& disc : spine.discs) {
@@ -311,6 +368,10 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
         bodies[above].inferior = read_across_body(disc, true, spacing, plane);
         bodies[below].label = below;
         bodies[below].superior = read_across_body(disc, false, spacing, plane);
+    }
+    if (positions == DiscPositions::Restored) {
+        auto discs = spine.discs;
+        restore_displaced_discs(discs, bodies, spacing, plane);
     }
 
     std::vector<double> heights;
