@@ -829,6 +829,13 @@ TEST(MarrowTyping, OedemaBesideFatIsType1_2) {
     EXPECT_NEAR(reading.extent_fraction, 14.0 / 31, 0.1);
 }
 
+// Oedema, 7 mm along the endplate, beside a little fat, 2 mm: the phantoms' fat between bits of
+// oedema starts a row or two deeper than the oedema and shows at a few positions only. Still 1/2.
+TEST(MarrowTyping, OedemaBesideALittleFatIsType1_2) {
+    const auto reading = read_planted(side_by_side(80, 87, 89, {300, 800}, {950, 600}));
+    EXPECT_EQ(reading.type, ModicType::Type1_2);
+}
+
 TEST(MarrowTyping, FatIsType2) {
     EXPECT_EQ(read_planted(950, 600).type, ModicType::Type2);  // T1 bright, T2 iso to bright
 }
