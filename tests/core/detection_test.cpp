@@ -942,6 +942,25 @@ TEST(MarrowTyping, S1BrightenedByCoilSensitivityIsNotFat) {
     EXPECT_EQ(read_endplate_of(t1_plane, t2_plane, "S1", EndplateSide::Superior).type, ModicType::None);
 }
 
+// L5 darker than the other bodies as a whole (0.8 of their marrow on T1 and T2): S1's top, of
+// normal marrow, is not fat. S1 is compared with L5 but never with less than the patient's normal
+// marrow.
+TEST(MarrowTyping, S1BelowADarkL5IsNotFat) {
+    const DrawnSpine spine;
+    const double l5_top = spine.body_top(5);
+    auto dark_l5 = [&](double x, double y, float normal) {
+        return DrawnSpine::in_column(x) && y >= l5_top && y < l5_top + DrawnSpine::kBody ? 0.8f * normal : normal;
+    };
+    const auto t1_plane = extract_plane(draw(spine, kT1, "t1", dark_l5), 0);
+    const auto t2_plane = extract_plane(draw(spine, kT2, "t2", dark_l5), 0);
+    const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
+    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, t1_plane));
+    ASSERT_TRUE(t1.bodies.count("S1"));
+    ASSERT_TRUE(t1.body_marrow.count("L5"));
+    EXPECT_LT(t1.body_marrow.at("L5"), 0.9 * t1.normal_marrow);  // the drawn L5 is as meant
+    EXPECT_EQ(read_endplate_of(t1_plane, t2_plane, "S1", EndplateSide::Superior).type, ModicType::None);
+}
+
 EndplateFinding endplate(const char* vertebra, EndplateSide side, ModicType type, double volume,
                          double extent = 0.5) {
     return {vertebra, side, type, 0.8, 0.2, extent, volume, std::nullopt};
