@@ -67,7 +67,9 @@ std::map<std::string, VertebraGeometry> fluid_vertebrae(const SagittalPlane& t1_
         return vertebrae_in_fluid(t1_bodies, *placed, fluid_plane);
     auto fluid_spine = localise_spine(fluid_plane, PlaneContrast::Fluid);
     match_fluid_to_t1(t1_plane, t1_spine, fluid_plane, fluid_spine);
-    return vertebrae_from_discs(fluid_spine, fluid_plane);
+    auto bodies = vertebrae_from_discs(fluid_spine, fluid_plane);
+    restore_displaced_discs(fluid_spine, bodies, fluid_plane);
+    return bodies;
 }
 
 }  // namespace
@@ -80,11 +82,15 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
     const auto t1_plane = extract_plane(t1, mid_sagittal_slice(t1));
     const auto fluid_plane = extract_plane(fluid, mid_sagittal_slice(fluid));
     auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
-    if (t1_spine.failure.empty() &&  // a band in front of the sacrum?
-        lowest_disc_breaks_the_column(t1_spine, vertebrae_from_discs(t1_spine, t1_plane, DiscPositions::AsFound)))
-        drop_lowest_disc(t1_spine, t1_plane);
     std::map<std::string, VertebraGeometry> t1_bodies;
-    if (t1_spine.failure.empty()) t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
+    if (t1_spine.failure.empty()) {
+        t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
+        if (lowest_disc_breaks_the_column(t1_spine, t1_bodies)) {  // a band in front of the sacrum
+            drop_lowest_disc(t1_spine, t1_plane);
+            t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
+        }
+        restore_displaced_discs(t1_spine, t1_bodies, t1_plane);
+    }
     if (!t1_spine.failure.empty()) {
         findings.status = AnalysisStatus::NotAnalyzable;
         findings.reason = "sagittal T1 series " + t1.series_instance_uid + ": " + t1_spine.failure;

@@ -329,9 +329,9 @@ std::optional<double> disc_displacement_mm(const std::vector<Disc>& discs, std::
 // Puts back a disc drawn into a change beside it: the most displaced disc of the chain, when it
 // lies more than kMaxDiscDisplacementMm from midway between its neighbours, is moved there along
 // its normal and its endplates sought again. Once per disc, the most displaced first, since a
-// displaced disc makes its neighbours look displaced by half as much.
-void restore_displaced_discs(std::vector<Disc>& discs, std::map<std::string, VertebraGeometry>& bodies,
-                             double spacing_mm, const SagittalPlane& plane) {
+// displaced disc makes its neighbours look displaced by half as much. Returns whether any moved.
+bool restore_displaced_endplates(std::vector<Disc>& discs, std::map<std::string, VertebraGeometry>& bodies,
+                                 double spacing_mm, const SagittalPlane& plane) {
     std::vector<bool> restored(discs.size(), false);
     for (;;) {
         std::size_t worst = discs.size();
@@ -343,7 +343,7 @@ void restore_displaced_discs(std::vector<Disc>& discs, std::map<std::string, Ver
         }
         if (worst == discs.size() || std::abs(worst_mm) <= kMaxDiscDisplacementMm ||
             std::abs(worst_mm) > kMaxRestoredDisplacementMm)
-            return;
+            return std::find(restored.begin(), restored.end(), true) != restored.end();
         restored[worst] = true;
         auto& disc = discs[worst];
         const auto n = disc.normal();
@@ -363,22 +363,11 @@ std::array<double, 2> EndplateLine::at(int position, double inward_mm, double pi
     return {centre[0] + s * along[0] + t * inward[0], centre[1] + s * along[1] + t * inward[1]};
 }
 
-std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
-                                                             const SagittalPlane& plane, DiscPositions positions) {
-    std::map<std::string, VertebraGeometry> bodies;
-    const double spacing = median_spacing(spine.discs, plane.pixel_mm);
-    for (const auto& disc : spine.discs) {
-        const auto [above, below] = vertebrae_of_disc(disc.label);
-        bodies[above].label = above;
-        bodies[above].inferior = read_across_body(disc, true, spacing, plane);
-        bodies[below].label = below;
-        bodies[below].superior = read_across_body(disc, false, spacing, plane);
-    }
-    if (positions == DiscPositions::Restored) {
-        auto discs = spine.discs;
-        restore_displaced_discs(discs, bodies, spacing, plane);
-    }
+namespace {
 
+// Each body's height, centre and front-to-back line, from its endplates (which it leaves alone).
+void place_bodies(std::map<std::string, VertebraGeometry>& bodies, const SpineLocalisation& spine,
+                  const SagittalPlane& plane) {
     std::vector<double> heights;
     for (auto& [label, body] : bodies)
         if (body.superior && body.inferior) {
@@ -414,7 +403,30 @@ std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisa
             if (!moved.empty()) put_on_the_line.push_back(moved);
         if (!put_on_the_line.empty()) centre_between_walls(bodies, plane, put_on_the_line);
     }
+}
+
+}  // namespace
+
+std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
+                                                             const SagittalPlane& plane) {
+    std::map<std::string, VertebraGeometry> bodies;
+    const double spacing = median_spacing(spine.discs, plane.pixel_mm);
+    for (const auto& disc : spine.discs) {
+        const auto [above, below] = vertebrae_of_disc(disc.label);
+        bodies[above].label = above;
+        bodies[above].inferior = read_across_body(disc, true, spacing, plane);
+        bodies[below].label = below;
+        bodies[below].superior = read_across_body(disc, false, spacing, plane);
+    }
+    place_bodies(bodies, spine, plane);
     return bodies;
+}
+
+void restore_displaced_discs(const SpineLocalisation& spine, std::map<std::string, VertebraGeometry>& bodies,
+                             const SagittalPlane& plane) {
+    auto discs = spine.discs;  // the chain keeps its bands as found
+    if (restore_displaced_endplates(discs, bodies, median_spacing(spine.discs, plane.pixel_mm), plane))
+        place_bodies(bodies, spine, plane);
 }
 
 bool lowest_disc_breaks_the_column(const SpineLocalisation& spine,

@@ -44,22 +44,24 @@ struct VertebraGeometry {
 // has both endplates; the one above the top disc and the one below the bottom disc have one.
 // Each endplate is read across its own body (the disc moved along itself to that body's middle
 // front to back) and placed on its cortex, the dark line between disc and marrow, where the plane
-// shows one; else on the band's edge.
-// A disc drawn into a change beside it (oedema or sclerosis with the disc's signal on T1 make one
-// dark band with it) lies more than 7 mm from midway between its neighbours: `Restored` puts it
-// back there before its endplates are sought (the change is then read beside the disc, not taken
-// for it). `AsFound` keeps each disc where its band lies: the column's shape is judged on those
-// (`lowest_disc_breaks_the_column`), since a band beyond the column's end displaces its neighbour.
-enum class DiscPositions { AsFound, Restored };
+// shows one; else on the band's edge. Each disc is where its band lies.
 std::map<std::string, VertebraGeometry> vertebrae_from_discs(const SpineLocalisation& spine,
-                                                             const SagittalPlane& plane,
-                                                             DiscPositions positions = DiscPositions::Restored);
+                                                             const SagittalPlane& plane);
+
+// A disc drawn into a change beside it (oedema or sclerosis with the disc's signal on T1 make one
+// dark band with it) lies more than 7 mm from midway between its neighbours: it is put back there,
+// its endplates sought again and the bodies placed again (the change is then read beside the
+// disc, not taken for it). Run once the chain is final: the column's shape
+// (`lowest_disc_breaks_the_column`) is judged on the discs as found, since a band beyond the
+// column's end displaces its neighbour. `spine` keeps its bands as found.
+void restore_displaced_discs(const SpineLocalisation& spine, std::map<std::string, VertebraGeometry>& bodies,
+                             const SagittalPlane& plane);
 
 // Whether the line through the centres of the three bodies above the lowest disc turns forward
 // by more than 20 degrees at the middle one. Below a steep L5/S1 the chain may run on to a band
 // in front of the sacrum (bowel, vessels), where the column does not go: the body then taken
 // for L5 lies between the real L5/S1 and that band, in front of the line. The centres are
-// those of `vertebrae_from_discs` (discs as found), between the bodies' walls, steadier than the bands'.
+// those of `vertebrae_from_discs`, between the bodies' walls, steadier than the bands'.
 bool lowest_disc_breaks_the_column(const SpineLocalisation& spine,
                                    const std::map<std::string, VertebraGeometry>& bodies);
 
