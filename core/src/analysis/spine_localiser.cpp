@@ -720,7 +720,11 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
         const bool misfitted_lumbosacral = fitted_short(above, chain) &&
                                            axial_tilt_degrees(above, plane) < kMaxMisfitTiltDegrees;
         if (misfitted_lumbosacral && (above.x - last.x) * plane.pixel_mm > kMaxForwardStepMm) {
-            chain.pop_back();  // beyond L5/S1, which is kept however short and weak
+            // Beyond L5/S1, which is kept however short and weak, unless it is faint: then it is
+            // the front of a fused junction, and is judged in turn (seed 501 case 7).
+            const bool above_faint = above.score < kFaintBandFactor * usual_score;
+            chain.pop_back();
+            if (above_faint) continue;
             break;
         }
         // The turn is judged from the nearest full-length band above: a short band between them
