@@ -111,6 +111,37 @@ const Disc* disc_labelled(const SpineLocalisation& spine, const std::string& lab
     return nullptr;
 }
 
+// A body's midline lies between slices: the plane there blends the two slices either side by
+// distance, lies between them in patient space, and names the nearer one for evidence.
+TEST(SagittalPlane, APlaneBetweenSlicesBlendsTheTwoEitherSide) {
+    SeriesVolume series;
+    series.image = Volume::New();
+    series.image->SetRegions(Volume::SizeType{{20, 20, 3}});
+    series.image->Allocate();
+    Volume::SpacingType spacing;
+    spacing.Fill(1.0);
+    spacing[2] = 4.0;
+    series.image->SetSpacing(spacing);
+    Volume::DirectionType direction;  // sagittal: rows posterior, columns down, slices to the left
+    direction.Fill(0);
+    direction[1][0] = 1;
+    direction[2][1] = -1;
+    direction[0][2] = 1;
+    series.image->SetDirection(direction);
+    for (unsigned k = 0; k < 3; ++k)
+        for (unsigned j = 0; j < 20; ++j)
+            for (unsigned i = 0; i < 20; ++i) series.image->SetPixel({{i, j, k}}, float(10 * (k + 1)));
+
+    const auto on_slice = extract_plane(series, 1);
+    EXPECT_FLOAT_EQ(on_slice.image->GetPixel({{10, 10}}), 20.f);
+    const auto between = extract_plane_at(series, 1.25);
+    EXPECT_NEAR(between.image->GetPixel({{10, 10}}), 22.5, 1e-4);
+    EXPECT_EQ(between.slice, 1u);
+    EXPECT_NEAR(between.origin[0] - on_slice.origin[0], 1.0, 1e-9);  // a quarter of the 4 mm spacing
+    EXPECT_EQ(extract_plane_at(series, 1.75).slice, 2u);
+    EXPECT_THROW(extract_plane_at(series, 2.5), std::runtime_error);
+}
+
 TEST(SpineLocaliser, FindsAndLabelsEveryDiscCountingUpFromTheSacrum) {
     const DrawnSpine spine;
     const auto series = draw(spine, kT1, "t1");
@@ -675,7 +706,7 @@ TEST(VertebraGeometry, AFluidImageIsGivenOnlyTheEndplatesItShows) {
     const auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
     ASSERT_TRUE(t1_bodies.count("L4") && t1_bodies.at("L4").inferior);
 
-    const auto fluid_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, fluid_plane);
+    const auto fluid_bodies = map_vertebrae(t1_bodies, t1_plane, fluid_plane);
     ASSERT_TRUE(fluid_bodies.count("L4"));
     EXPECT_TRUE(fluid_bodies.at("L4").superior.has_value());
     EXPECT_FALSE(fluid_bodies.at("L4").inferior.has_value());
@@ -755,7 +786,7 @@ TEST(PlaneAlignment, FindsNoPlacementOnAnImageWithoutTheSpine) {
 EndplateReading read_endplate_of(const SagittalPlane& t1_plane, const SagittalPlane& t2_plane,
                                  const std::string& vertebra, EndplateSide side) {
     auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
-    auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
+    auto t2_bodies = map_vertebrae(t1_bodies, t1_plane, t2_plane);
     const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
     const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
     return read_endplate(t1, &t2, false, vertebra, side);
@@ -905,7 +936,7 @@ TEST(MarrowTyping, TheCanalBehindABodyIsNotOedema) {
     auto localisation = localise_spine(t1_plane, PlaneContrast::T1);
     drift_discs_beside_l3(localisation, kDrift, t1_plane);
     auto t1_bodies = vertebrae_from_discs(localisation, t1_plane);
-    auto t2_bodies = vertebrae_in_fluid(t1_bodies, t1_plane, t2_plane);
+    auto t2_bodies = map_vertebrae(t1_bodies, t1_plane, t2_plane);
     const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
     const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
     for (auto side : {EndplateSide::Superior, EndplateSide::Inferior})

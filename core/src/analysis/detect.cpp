@@ -2,9 +2,13 @@
 
 #include <itkMultiThreaderBase.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "analysis/chain_matching.hpp"
 #include "analysis/disc_levels.hpp"
@@ -62,15 +66,78 @@ std::map<std::string, VertebraGeometry> fluid_vertebrae(const SagittalPlane& t1_
                                                         const std::map<std::string, VertebraGeometry>& t1_bodies,
                                                         const SagittalPlane& fluid_plane) {
     if (t1_plane.source->frame_of_reference_uid == fluid_plane.source->frame_of_reference_uid)
-        return vertebrae_in_fluid(t1_bodies, t1_plane, fluid_plane);
+        return map_vertebrae(t1_bodies, t1_plane, fluid_plane);
     if (const auto placed = align_t1_to_fluid(t1_plane, t1_spine, fluid_plane))
-        return vertebrae_in_fluid(t1_bodies, *placed, fluid_plane);
+        return map_vertebrae(t1_bodies, *placed, fluid_plane);
     auto fluid_spine = localise_spine(fluid_plane, PlaneContrast::Fluid);
     match_fluid_to_t1(t1_plane, t1_spine, fluid_plane, fluid_spine);
     auto bodies = vertebrae_from_discs(fluid_spine, fluid_plane);
     restore_displaced_discs(fluid_spine, bodies, fluid_plane);
     return bodies;
 }
+
+// The fractional slice index of `series` at a patient position, within the series.
+double slice_position(const SeriesVolume& series, const PointMm& point) {
+    const Volume& volume = *series.image;
+    Volume::PointType physical;
+    for (unsigned i = 0; i < 3; ++i) physical[i] = point[i];
+    itk::ContinuousIndex<double, 3> index;
+    volume.TransformPhysicalPointToContinuousIndex(physical, index);
+    const double last = double(volume.GetLargestPossibleRegion().GetSize()[2] - 1);
+    return std::clamp(double(index[2]), 0.0, last);
+}
+
+// The T1 and fluid-sensitive planes a body's endplates are read on, with their marrow prepared.
+// Kept at a fixed address: each MarrowPlane points to its plane.
+struct ReadingPlanes {
+    SagittalPlane t1_plane, fluid_plane;
+    MarrowPlane t1, fluid;
+};
+
+// A Modic change is read where the slice crosses the spine's midline. An oblique series' middle
+// slice crosses it at one level only and runs up to a centimetre beside it at the column's ends,
+// where a change is cut off-centre (shallower, or missed), and the T1 and fluid-sensitive series'
+// middle slices may lie millimetres apart. So, where the two series share a frame of reference,
+// each body's endplates are read on the planes through its midline, both series' signal blended
+// between the slices either side; elsewhere on the middle slices.
+class MidlineReadings {
+public:
+    MidlineReadings(const SeriesVolume& t1, const SeriesVolume& fluid, const MarrowPlane& t1_middle,
+                    const std::map<std::string, Vector3>& to_midline)
+        : t1_(t1), fluid_(fluid), t1_middle_(t1_middle), to_midline_(to_midline) {}
+
+    // The planes through `vertebra`'s midline, or null where they are not known.
+    const ReadingPlanes* for_vertebra(const std::string& vertebra) {
+        const auto shift = to_midline_.find(vertebra);
+        const auto body = t1_middle_.bodies.find(vertebra);
+        if (shift == to_midline_.end() || body == t1_middle_.bodies.end() ||
+            t1_.frame_of_reference_uid != fluid_.frame_of_reference_uid)
+            return nullptr;
+        PointMm midline = t1_middle_.plane->to_patient(body->second.centre[0], body->second.centre[1]);
+        for (int i = 0; i < 3; ++i) midline[i] += shift->second[i];
+        // Bodies whose midlines lie within a fraction of a slice of each other share planes.
+        auto quantised = [](double position) { return std::round(position / kSliceShare) * kSliceShare; };
+        const std::pair positions{quantised(slice_position(t1_, midline)), quantised(slice_position(fluid_, midline))};
+        auto& read = planes_[positions];
+        if (!read) {
+            read = std::make_unique<ReadingPlanes>();
+            read->t1_plane = extract_plane_at(t1_, positions.first);
+            read->fluid_plane = extract_plane_at(fluid_, positions.second);
+            const auto& bodies = t1_middle_.bodies;
+            read->t1 = prepare_marrow_plane(read->t1_plane, map_vertebrae(bodies, *t1_middle_.plane, read->t1_plane));
+            read->fluid = prepare_marrow_plane(read->fluid_plane,
+                                               map_vertebrae(bodies, *t1_middle_.plane, read->fluid_plane));
+        }
+        return read.get();
+    }
+
+private:
+    const SeriesVolume &t1_, &fluid_;
+    const MarrowPlane& t1_middle_;
+    const std::map<std::string, Vector3>& to_midline_;
+    static constexpr double kSliceShare = 0.25;
+    std::map<std::pair<double, double>, std::unique_ptr<ReadingPlanes>> planes_;
+};
 
 }  // namespace
 
@@ -117,15 +184,19 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
 
     const auto classify_start = Clock::now();
     const bool fluid_is_stir = fluid.role == "stir";
+    MidlineReadings midline(t1, fluid, t1_marrow, to_midline);
     for (const auto& [vertebra, side] : reported_endplates()) {
         const auto body = t1_marrow.bodies.find(vertebra);
         if (body == t1_marrow.bodies.end()) continue;
         if (!(side == EndplateSide::Superior ? body->second.superior : body->second.inferior)) continue;
-        const auto reading = read_endplate(t1_marrow, &fluid_marrow, fluid_is_stir, vertebra, side);
+        const auto* beside = midline.for_vertebra(vertebra);
+        const MarrowPlane& t1_read = beside ? beside->t1 : t1_marrow;
+        const MarrowPlane& fluid_read = beside ? beside->fluid : fluid_marrow;
+        auto reading = read_endplate(t1_read, &fluid_read, fluid_is_stir, vertebra, side);
         EndplateFinding endplate{vertebra, side, reading.type, reading.confidence,
                                  reading.depth_fraction, reading.extent_fraction,
                                  reading.area_mm2 * t1.slice_thickness_mm / 1000.0, std::nullopt};
-        if (reading.type != ModicType::None) endplate.evidence = evidence_on(t1_plane, reading.outline);
+        if (reading.type != ModicType::None) endplate.evidence = evidence_on(*t1_read.plane, reading.outline);
         findings.endplates.push_back(std::move(endplate));
     }
     findings.levels = summarise_levels(findings.endplates);

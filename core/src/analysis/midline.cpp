@@ -41,7 +41,7 @@ public:
         int count = 0;
         for (double dy = -half; dy <= half + 1e-9; dy += 1.0)
             for (double dx = -half; dx <= half + 1e-9; dx += 1.0)
-                if (const auto value = reader_.at(plane_.to_patient(x + dx, y + dy), unsigned(slice))) {
+                if (const auto value = reader_.at(plane_.to_patient(x + dx, y + dy), double(slice))) {
                     sum += *value;
                     ++count;
                 }

@@ -61,9 +61,13 @@ unsigned mid_sagittal_slice(const SeriesVolume& series) {
 }
 
 SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double pixel_mm) {
+    return extract_plane_at(series, double(slice), pixel_mm);
+}
+
+SagittalPlane extract_plane_at(const SeriesVolume& series, double position, double pixel_mm) {
     const Volume& volume = *series.image;
     const auto size = volume.GetLargestPossibleRegion().GetSize();
-    if (slice >= size[2]) throw std::runtime_error("sagittal plane: slice index out of range");
+    if (position < 0 || position > double(size[2] - 1)) throw std::runtime_error("sagittal plane: slice index out of range");
 
     // In-plane axes: the patient's posterior (+Y) and inferior (-Z) directions projected onto the
     // slice plane, so an oblique slice keeps "up is head, right is back".
@@ -71,7 +75,7 @@ SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double p
     SagittalPlane plane;
     plane.pixel_mm = pixel_mm;
     plane.source = &series;
-    plane.slice = slice;
+    plane.slice = unsigned(std::lround(position));
     plane.posterior = normalised(minus_projection({0, 1, 0}, normal));
     plane.inferior =
         normalised(minus_projection(minus_projection({0, 0, -1}, normal), plane.posterior));
@@ -79,17 +83,17 @@ SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double p
     // Bounding box of the slice's corners in plane coordinates.
     double min_x = std::numeric_limits<double>::max(), min_y = min_x;
     double max_x = std::numeric_limits<double>::lowest(), max_y = max_x;
-    Volume::IndexType corner;
+    itk::ContinuousIndex<double, 3> corner;
     corner.Fill(0);
-    corner[2] = slice;
+    corner[2] = position;
     Volume::PointType first_corner;
-    volume.TransformIndexToPhysicalPoint(corner, first_corner);
+    volume.TransformContinuousIndexToPhysicalPoint(corner, first_corner);
     for (double ci : {0.0, double(size[0] - 1)})
         for (double cj : {0.0, double(size[1] - 1)}) {
             itk::ContinuousIndex<double, 3> index;
             index[0] = ci;
             index[1] = cj;
-            index[2] = slice;
+            index[2] = position;
             Volume::PointType point;
             volume.TransformContinuousIndexToPhysicalPoint(index, point);
             const Vector3 offset = {point[0] - first_corner[0], point[1] - first_corner[1],
@@ -114,7 +118,7 @@ SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double p
     const SliceReader reader(series);
     for (itk::SizeValueType y = 0; y < plane_size[1]; ++y)
         for (itk::SizeValueType x = 0; x < plane_size[0]; ++x) {
-            const auto value = reader.at(plane.to_patient(double(x), double(y)), slice);
+            const auto value = reader.at(plane.to_patient(double(x), double(y)), position);
             const PlaneImage::IndexType pixel = {{itk::IndexValueType(x), itk::IndexValueType(y)}};
             plane.image->SetPixel(pixel, value ? float(*value) : 0.f);
             plane.inside->SetPixel(pixel, value ? 1.f : 0.f);
@@ -127,11 +131,11 @@ SliceReader::SliceReader(const SeriesVolume& series)
     interpolator_->SetInputImage(series.image);
 }
 
-std::optional<double> SliceReader::at(const PointMm& patient, unsigned slice) const {
+std::optional<double> SliceReader::at(const PointMm& patient, double slice) const {
     Volume::PointType point;
     for (int i = 0; i < 3; ++i) point[i] = patient[i];
     auto index = volume_.TransformPhysicalPointToContinuousIndex<double>(point);
-    index[2] = slice;  // stay on the slice: no through-plane blending
+    index[2] = slice;  // on the slice: not read where the normal through the point would cross others
     if (!interpolator_->IsInsideBuffer(index)) return std::nullopt;
     return interpolator_->EvaluateAtContinuousIndex(index);
 }

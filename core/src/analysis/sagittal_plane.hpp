@@ -51,12 +51,14 @@ std::array<double, 2> map_vector(const std::array<double, 2>& vector, const Sagi
 
 // A series read at patient positions on one slice at a time: interpolated within the slice,
 // never blended across slices (a position off the slice is read where the slice normal through it
-// meets the slice).
+// meets the slice), unless the slice asked for lies between two: then the two are blended
+// linearly, as a slice there would show them.
 class SliceReader {
 public:
     explicit SliceReader(const SeriesVolume& series);
-    // The value on slice `slice` at `patient`, or nullopt where the slice does not cover it.
-    std::optional<double> at(const PointMm& patient, unsigned slice) const;
+    // The value on slice `slice` (a fractional index lies between two slices) at `patient`, or
+    // nullopt where the slice does not cover it.
+    std::optional<double> at(const PointMm& patient, double slice) const;
 
 private:
     const Volume& volume_;
@@ -65,6 +67,11 @@ private:
 
 // Resamples slice k of the series. Pixels outside the slice are 0 and marked in `inside`.
 SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double pixel_mm = 1.0);
+
+// Resamples the series on the plane parallel to its slices at fractional slice index `position`
+// (a body's midline lies between slices), blending the two slices either side; `slice` of the
+// plane is the nearer one.
+SagittalPlane extract_plane_at(const SeriesVolume& series, double position, double pixel_mm = 1.0);
 
 // The slice the spine is read on: the middle one of the series.
 unsigned mid_sagittal_slice(const SeriesVolume& series);

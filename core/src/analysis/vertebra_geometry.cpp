@@ -462,30 +462,28 @@ EndplateLine map_endplate(const EndplateLine& line, const SagittalPlane& from, c
 
 }  // namespace
 
-std::map<std::string, VertebraGeometry> vertebrae_in_fluid(const std::map<std::string, VertebraGeometry>& t1_bodies,
-                                                           const SagittalPlane& t1_placed,
-                                                           const SagittalPlane& fluid) {
+std::map<std::string, VertebraGeometry> map_vertebrae(const std::map<std::string, VertebraGeometry>& bodies,
+                                                      const SagittalPlane& from, const SagittalPlane& to) {
     auto covered = [&](const EndplateLine& line, double height_mm) {
         for (int position : {0, kEndplatePositions / 2, kEndplatePositions - 1})
             for (double depth : {0.0, height_mm / 2}) {
-                const auto point = line.at(position, depth, fluid.pixel_mm);
-                if (sample_bilinear(*fluid.inside, point[0], point[1]) < 1.0) return false;
+                const auto point = line.at(position, depth, to.pixel_mm);
+                if (sample_bilinear(*to.inside, point[0], point[1]) < 1.0) return false;
             }
         return true;
     };
-    std::map<std::string, VertebraGeometry> bodies;
-    for (const auto& [label, t1_body] : t1_bodies) {
-        VertebraGeometry body{label, std::nullopt, std::nullopt, t1_body.height_mm,
-                              map_point(t1_body.centre, t1_placed, fluid)};
-        for (auto [mapped, seen] : {std::pair{&body.superior, &t1_body.superior},
-                                    std::pair{&body.inferior, &t1_body.inferior}}) {
+    std::map<std::string, VertebraGeometry> mapped_bodies;
+    for (const auto& [label, found] : bodies) {
+        VertebraGeometry body{label, std::nullopt, std::nullopt, found.height_mm, map_point(found.centre, from, to)};
+        for (auto [mapped, seen] : {std::pair{&body.superior, &found.superior},
+                                    std::pair{&body.inferior, &found.inferior}}) {
             if (!*seen) continue;
-            auto line = map_endplate(**seen, t1_placed, fluid);
+            auto line = map_endplate(**seen, from, to);
             if (covered(line, body.height_mm)) *mapped = std::move(line);
         }
-        if (body.superior || body.inferior) bodies[label] = std::move(body);
+        if (body.superior || body.inferior) mapped_bodies[label] = std::move(body);
     }
-    return bodies;
+    return mapped_bodies;
 }
 
 }  // namespace modic::core

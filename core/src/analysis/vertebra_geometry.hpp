@@ -65,15 +65,15 @@ void restore_displaced_discs(const SpineLocalisation& spine, std::map<std::strin
 bool lowest_disc_breaks_the_column(const SpineLocalisation& spine,
                                    const std::map<std::string, VertebraGeometry>& bodies);
 
-// T1's bodies as the fluid-sensitive plane shows them, mapped through patient coordinates:
-// `t1_placed` is the T1 plane where the fluid image sees it (the same plane when the two series
-// share a frame of reference, else the plane moved by align_t1_to_fluid). An endplate is kept only
-// where the fluid plane covers it and the marrow beside it: outside, the plane is 0, which would
-// read as dark marrow. The fluid image's own discs are not needed then, which matters: on T2 the
-// posterior elements form a chain of bands as strong as the discs, oedema has a healthy disc's
-// signal and sclerosis a desiccated disc's.
-std::map<std::string, VertebraGeometry> vertebrae_in_fluid(const std::map<std::string, VertebraGeometry>& t1_bodies,
-                                                           const SagittalPlane& t1_placed,
-                                                           const SagittalPlane& fluid);
+// Bodies found on plane `from` as plane `to` shows them, mapped through patient coordinates: T1's
+// bodies on the fluid-sensitive plane (`from` is then the T1 plane where the fluid image sees it:
+// the same plane when the two series share a frame of reference, else the plane moved by
+// align_t1_to_fluid), or on another slice of either series. An endplate is kept only where `to`
+// covers it and the marrow beside it: outside, the plane is 0, which would read as dark marrow.
+// The fluid image's own discs are not needed then, which matters: on T2 the posterior elements
+// form a chain of bands as strong as the discs, oedema has a healthy disc's signal and sclerosis
+// a desiccated disc's.
+std::map<std::string, VertebraGeometry> map_vertebrae(const std::map<std::string, VertebraGeometry>& bodies,
+                                                      const SagittalPlane& from, const SagittalPlane& to);
 
 }  // namespace modic::core
