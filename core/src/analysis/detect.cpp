@@ -192,7 +192,7 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
         const auto* beside = midline.for_vertebra(vertebra);
         const MarrowPlane& t1_read = beside ? beside->t1 : t1_marrow;
         const MarrowPlane& fluid_read = beside ? beside->fluid : fluid_marrow;
-        auto reading = read_endplate(t1_read, &fluid_read, fluid_is_stir, vertebra, side);
+        const auto reading = read_endplate(t1_read, &fluid_read, fluid_is_stir, vertebra, side);
         EndplateFinding endplate{vertebra, side, reading.type, reading.confidence,
                                  reading.depth_fraction, reading.extent_fraction,
                                  reading.area_mm2 * t1.slice_thickness_mm / 1000.0, std::nullopt};

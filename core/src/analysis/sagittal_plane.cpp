@@ -1,5 +1,6 @@
 #include "analysis/sagittal_plane.hpp"
 
+#include <fmt/format.h>
 #include <itkSmoothingRecursiveGaussianImageFilter.h>
 
 #include <algorithm>
@@ -67,7 +68,9 @@ SagittalPlane extract_plane(const SeriesVolume& series, unsigned slice, double p
 SagittalPlane extract_plane_at(const SeriesVolume& series, double position, double pixel_mm) {
     const Volume& volume = *series.image;
     const auto size = volume.GetLargestPossibleRegion().GetSize();
-    if (position < 0 || position > double(size[2] - 1)) throw std::runtime_error("sagittal plane: slice index out of range");
+    if (position < 0 || position > double(size[2] - 1))
+        throw std::runtime_error(fmt::format("sagittal plane: slice position {} outside the series' {} slices",
+                                             position, size[2]));
 
     // In-plane axes: the patient's posterior (+Y) and inferior (-Z) directions projected onto the
     // slice plane, so an oblique slice keeps "up is head, right is back".
