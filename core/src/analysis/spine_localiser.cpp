@@ -55,6 +55,9 @@ constexpr double kSacralContrastFactor = 0.5;
 constexpr double kFaintBandFactor = 0.4;
 constexpr double kWeakBandFactor = 0.75;  // of the column's median contrast
 constexpr double kJunctionThicknessFactor = 0.5;  // of the column's median disc thickness
+// A lowest band paler than kPaleBandFactor of the column's median contrast and further than
+// kFarBandSpacing of its usual spacing from the band above is not L5/S1.
+constexpr double kPaleBandFactor = 0.6, kFarBandSpacing = 1.25;
 // A steep lumbosacral disc is a wedge, often fitted at its front: shorter than
 // kShortLumbosacralFactor of the column's discs, its anterior end no lower than
 // kMaxMisfitTiltDegrees. Below L5/S1 the sacrum turns backward: a lowest band more than
@@ -705,6 +708,7 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
         thicknesses.push_back(disc.upper_edge + disc.lower_edge);
     }
     const double usual = median_length(chain), usual_score = median(scores);
+    const double usual_spacing = median_spacing(chain, plane.pixel_mm);
     const double usual_thickness = median(thicknesses);
     auto weak = [&](const Disc& disc) { return disc.score < kWeakBandFactor * usual_score; };
     while (chain.size() >= 4) {
@@ -717,6 +721,9 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
         const bool stray = weak(last) && last.length < kShortBandFactor * usual;
         // A fused sacral junction is a thin line, half as thick as the column's discs or less.
         const bool junction = weak(last) && last.upper_edge + last.lower_edge < kJunctionThicknessFactor * usual_thickness;
+        // A pale band well beyond the usual spacing: a sacral junction or the pelvis, not L5/S1.
+        const bool far_and_pale = last.score < kPaleBandFactor * usual_score &&
+                                  spacing(above, last, plane.pixel_mm) > kFarBandSpacing * usual_spacing;
         const bool misfitted_lumbosacral = fitted_short(above, chain) &&
                                            axial_tilt_degrees(above, plane) < kMaxMisfitTiltDegrees;
         if (misfitted_lumbosacral && (above.x - last.x) * plane.pixel_mm > kMaxForwardStepMm) {
@@ -738,7 +745,7 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
             chain.pop_back();  // beyond L5/S1; the band above is judged in turn
             continue;
         }
-        if (!sacral && !stray && !junction) break;
+        if (!sacral && !stray && !junction && !far_and_pale) break;
         chain.pop_back();
     }
     while (chain.size() >= 4 && weak(chain.front()) && chain.front().length < kShortBandFactor * usual)
