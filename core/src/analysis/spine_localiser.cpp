@@ -711,12 +711,12 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
     const double usual_spacing = median_spacing(chain, plane.pixel_mm);
     const double usual_thickness = median(thicknesses);
     auto weak = [&](const Disc& disc) { return disc.score < kWeakBandFactor * usual_score; };
+    auto faint = [&](const Disc& disc) { return disc.score < kFaintBandFactor * usual_score; };
     while (chain.size() >= 4) {
         const Disc& last = chain.back();
         const Disc& above = chain[chain.size() - 2];
         const bool steeper = above.angle - last.angle > deg(kSacralTurnDegrees);
-        const bool faint = last.score < kFaintBandFactor * usual_score;
-        const bool sacral = faint || (steeper && ((weak(last) && last.length < kSacralLengthFactor * usual) ||
+        const bool sacral = faint(last) || (steeper && ((weak(last) && last.length < kSacralLengthFactor * usual) ||
                                                   last.score < kSacralContrastFactor * usual_score));
         const bool stray = weak(last) && last.length < kShortBandFactor * usual;
         // A fused sacral junction is a thin line, half as thick as the column's discs or less.
@@ -729,7 +729,7 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
         if (misfitted_lumbosacral && (above.x - last.x) * plane.pixel_mm > kMaxForwardStepMm) {
             // Beyond L5/S1, which is kept however short and weak, unless it is faint: then it is
             // the front of a fused junction, and is judged in turn (seed 501 case 7).
-            const bool above_faint = above.score < kFaintBandFactor * usual_score;
+            const bool above_faint = faint(above);
             chain.pop_back();
             if (above_faint) continue;
             break;
