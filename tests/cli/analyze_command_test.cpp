@@ -262,6 +262,15 @@ TEST(AnalyzeCommand, PhantomChangesThatDrewTheirDiscAreTyped) {
     expect_typed_as_truth(103, 3, false);
 }
 
+// Phantom changes with the disc's T1 signal whose disc shows no clear pair of cortices: sclerosis
+// under L3's top (seed 105 case 9) and oedema above L3's bottom (seed 201 case 11). The endplate
+// fell back to the band's edge past the change and read 0. It is put on the crisp cortex between
+// disc and change (core/README.md, step 5): every endplate is typed as the generator's truth.
+TEST(AnalyzeCommand, PhantomChangesBesideADiscWithoutClearCorticesAreTyped) {
+    expect_typed_as_truth(105, 9, true);
+    expect_typed_as_truth(201, 11, true);
+}
+
 // Oblique phantom series whose middle slices pass about 10 mm beside L5's midline (seed 401 case
 // 12, seed 600 case 15): the sclerosis at L5 was cut at its edge there and read 0. Each body is
 // read on the planes through its own midline (core/README.md, step 7): every endplate is typed as

@@ -540,6 +540,31 @@ TEST(VertebraGeometry, EndplatesLieOnTheirCortex) {
     }
 }
 
+// Oedema under L3's top endplate has the disc's signal on T1: disc and oedema make one dark band,
+// and the cortex of L2 above it, here faint, is barely darker than the disc. No clear pair of
+// cortices is found; L3's crisp cortex is taken, so its endplate lies on its cortex, not at the
+// band's edge 8 mm into the body (where the oedema would not be read).
+TEST(VertebraGeometry, AChangeWithTheDiscsSignalLeavesTheEndplateOnItsCrispCortex) {
+    DrawnSpine spine;
+    spine.cortex = 1;
+    constexpr double kOedemaDepth = 8;
+    const double l2_bottom = spine.body_top(2) + DrawnSpine::kBody, l3_top = spine.body_top(3);
+    auto faint_cortex_and_oedema = [&](double x, double y, float normal) {
+        if (y >= l2_bottom - spine.cortex && y < l2_bottom) return 0.85f * kT1.disc;  // faint
+        const bool beside_middle = x >= DrawnSpine::kBodyLeft + 6 && x <= DrawnSpine::kBodyRight - 6;
+        if (beside_middle && y >= l3_top + spine.cortex && y < l3_top + kOedemaDepth) return kT1.disc;
+        return normal;
+    };
+    const auto series = draw(spine, kT1, "t1", faint_cortex_and_oedema);
+    const auto plane = extract_plane(series, 0);
+    const auto bodies = vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane);
+    ASSERT_TRUE(bodies.count("L3") && bodies.at("L3").superior);
+    const auto& top = *bodies.at("L3").superior;
+    EXPECT_TRUE(top.on_cortex);
+    for (int position : {5, 15, 25})  // front, middle, back of the endplate
+        EXPECT_NEAR(top.at(position, 0, plane.pixel_mm)[1], l3_top, 1.0) << position;
+}
+
 // A body slipped forward (anterolisthesis, here L3 by 12 mm) lines up with neither neighbour, and
 // the disc bands between them lie across both: each endplate is read across its own body, every
 // column of its grid between that body's front and back walls.
