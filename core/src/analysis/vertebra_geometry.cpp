@@ -121,6 +121,12 @@ CortexPair cortices_at(const PlaneImage& image, const Disc& disc, int position, 
             profile[best_up] < profile[best_down]};
 }
 
+// Whether enough positions showed a cortex for the endplate to be put on it (kMinCortexShare).
+bool shows_cortex(const std::array<double, kEndplatePositions>& cortex) {
+    const auto found = std::count_if(cortex.begin(), cortex.end(), [](double offset) { return !std::isnan(offset); });
+    return double(found) >= kMinCortexShare * kEndplatePositions;
+}
+
 // Offsets of the straight line that best fits (least squares) the positions that showed a cortex.
 std::array<double, kEndplatePositions> fitted_offsets(const std::array<double, kEndplatePositions>& cortex) {
     double n = 0, sum_p = 0, sum_o = 0, sum_pp = 0, sum_po = 0;
@@ -149,7 +155,7 @@ EndplateLine endplate_line(const Disc& disc, const std::array<double, kEndplateP
     for (double offset : cortex)
         if (!std::isnan(offset)) found.push_back(offset);
     double middle = band_edge_mm;
-    line.on_cortex = double(found.size()) >= kMinCortexShare * kEndplatePositions;
+    line.on_cortex = shows_cortex(cortex);
     if (line.on_cortex) {
         middle = median(found);
         const auto fitted = fitted_offsets(cortex);
@@ -181,8 +187,7 @@ std::array<double, kEndplatePositions> cortex_offsets(const Disc& disc, bool abo
 // endplate of the one below.
 EndplateLine endplate_of_disc(const Disc& disc, bool above, const SagittalPlane& plane) {
     auto cortex = cortex_offsets(disc, above, plane, kClearCortices);
-    const auto found = std::count_if(cortex.begin(), cortex.end(), [](double offset) { return !std::isnan(offset); });
-    if (double(found) < kMinCortexShare * kEndplatePositions) cortex = cortex_offsets(disc, above, plane, kCrispCortex);
+    if (!shows_cortex(cortex)) cortex = cortex_offsets(disc, above, plane, kCrispCortex);
     return above ? endplate_line(disc, cortex, disc.upper_edge, -1.0, plane.pixel_mm)
                  : endplate_line(disc, cortex, disc.lower_edge, 1.0, plane.pixel_mm);
 }
