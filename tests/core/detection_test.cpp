@@ -968,6 +968,31 @@ TEST(MarrowTyping, TheCanalBehindABodyIsNotOedema) {
         EXPECT_EQ(read_endplate(t1, &t2, false, "L3", side).type, ModicType::None);
 }
 
+// A slice off the midline cuts the bodies shallower than the 30 mm read (here 22 mm: their back
+// drawn as muscle, dark on both images). Oedema over the front 6 mm of L4's inferior endplate
+// covers more than a quarter of what the slice shows of that endplate: type 1, its extent counted
+// within the body's walls. Counted against the 31 positions read, it fell short of that quarter.
+TEST(MarrowTyping, AChangesExtentIsItsShareOfTheEndplateWithinTheBodysWalls) {
+    constexpr double kBack = 92;  // the bodies' back wall on this slice; the front stays at 70
+    DrawnSpine spine;
+    spine.cortex = 1;
+    const double cortex = spine.body_top(4) + DrawnSpine::kBody - spine.cortex;
+    auto painter = [&](const Contrast& contrast, float oedema) {
+        return [&, oedema](double x, double y, float normal) {
+            if (DrawnSpine::in_column(x) && x > kBack) return float(contrast.muscle);
+            return y >= cortex - 9 && y < cortex && x >= 71 && x <= 76 ? oedema : normal;
+        };
+    };
+    const auto t1_series = draw(spine, kT1, "t1", painter(kT1, 300));
+    const auto t2_series = draw(spine, kT2, "t2", painter(kT2, 800));
+    const auto reading = read_endplate_of(extract_plane(t1_series, 0), extract_plane(t2_series, 0), "L4",
+                                          EndplateSide::Inferior);
+    EXPECT_EQ(reading.type, ModicType::Type1);
+    // 6 of the 22 mm within the walls, widened a little by the smoothing; not 6 of the 31 positions.
+    EXPECT_GT(reading.extent_fraction, 0.25);
+    EXPECT_LT(reading.extent_fraction, 0.45);
+}
+
 TEST(MarrowTyping, ASmallSpotAwayFromTheEndplateIsNotAModicChange) {
     const DrawnSpine spine;
     const double centre_y = spine.body_top(3) + DrawnSpine::kBody / 2;  // middle of L3

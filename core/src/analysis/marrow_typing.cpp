@@ -99,9 +99,11 @@ struct Lesion {
     std::array<int, kColumns> depth_rows{};  // per column, rows from the endplate; 0 = none
 };
 
-// The part of a signal class that grows from the endplate inward, column by column.
+// The part of a signal class that grows from the endplate inward, column by column. Its extent
+// is the share of the columns within the body's walls (`columns_in_body`): a change's share of
+// the endplate, which is what the presence rule asks, not of the 30 mm read.
 template <typename IsClass>
-Lesion lesion_from_endplate(IsClass&& is_class) {
+Lesion lesion_from_endplate(int columns_in_body, IsClass&& is_class) {
     Lesion lesion;
     int columns = 0;
     for (int c = 0; c < kColumns; ++c) {
@@ -122,7 +124,7 @@ Lesion lesion_from_endplate(IsClass&& is_class) {
         lesion.depth = std::max(lesion.depth, (end + 1.0) / kRows * kReachFraction);
         ++columns;
     }
-    lesion.extent = double(columns) / kColumns;
+    lesion.extent = double(columns) / columns_in_body;
     return lesion;
 }
 
@@ -216,8 +218,12 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     auto is_type3 = [&](int c, int r) {
         return fluid_grid && t1_dark(c, r) && (fluid_is_stir ? !fluid_bright(c, r) : fluid_dark(c, r));
     };
-    Lesion type1 = lesion_from_endplate(is_type1), type2 = lesion_from_endplate(is_type2),
-           type3 = lesion_from_endplate(is_type3);
+    const auto& body = t1.bodies.at(vertebra);
+    const auto& line = side == EndplateSide::Superior ? *body.superior : *body.inferior;
+    const int columns_in_body = line.last_in_body - line.first_in_body + 1;
+    Lesion type1 = lesion_from_endplate(columns_in_body, is_type1),
+           type2 = lesion_from_endplate(columns_in_body, is_type2),
+           type3 = lesion_from_endplate(columns_in_body, is_type3);
     // A mixed change is one change whose parts alternate along the endplate: together they pass
     // the presence rule, and each part covers some of it. Oedema and fat (1/2) always so.
     // Sclerosis with fat (2/3) so only while the fat does not pass alone: fat in full and a small
@@ -225,8 +231,10 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     // 2/3 at a third of its levels on spider-dev that way); fat in full makes 2/3 only with the
     // sclerosis in full too. Sclerosis in full makes 2/3 with a little fat: presence is not at
     // stake there, only the type.
-    const Lesion oedema_or_fat = lesion_from_endplate([&](int c, int r) { return is_type1(c, r) || is_type2(c, r); });
-    const Lesion fat_or_sclerosis = lesion_from_endplate([&](int c, int r) { return is_type2(c, r) || is_type3(c, r); });
+    const Lesion oedema_or_fat =
+        lesion_from_endplate(columns_in_body, [&](int c, int r) { return is_type1(c, r) || is_type2(c, r); });
+    const Lesion fat_or_sclerosis =
+        lesion_from_endplate(columns_in_body, [&](int c, int r) { return is_type2(c, r) || is_type3(c, r); });
     // On STIR the marrow itself is dark (its fat suppressed): the cell rule alone decides there.
     // (Without a fluid image no change is type 3.)
     const bool sclerotic = !fluid_grid || fluid_is_stir || mean_over(type3, *fluid_grid) < kSclerosisMeanFluid;
@@ -257,8 +265,6 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
         reading.confidence = std::clamp(1.0 - strongest, 0.0, 1.0);
         return reading;
     }
-    const auto& body = t1.bodies.at(vertebra);
-    const auto& line = side == EndplateSide::Superior ? *body.superior : *body.inferior;
     reading.confidence = strength(*shown) * (fluid_grid ? 1.0 : 0.8);
     reading.extent_fraction = shown->extent;
     reading.depth_fraction = shown->depth;

@@ -48,7 +48,7 @@ constexpr int kSurfaceSmoothing = 2;
 // from the disc's centre. A body is at least kMinBodyDepthMm deep; an endplate is moved at most
 // kMaxBodyShiftMm to its body's middle.
 constexpr double kWallFactor = 0.6, kMaxWallSearchMm = 40.0, kMinBodyDepthMm = 20.0, kMaxBodyShiftMm = 10.0;
-// An endplate not moved to its body's middle is read only this far inside the body's walls.
+// An endplate is read only this far inside its body's walls.
 constexpr double kWallMarginMm = 1.0;
 // A body's reported centre is moved at most kMaxCentreShiftMm to the middle between its walls at
 // mid-height, and only where the body measures at most kMaxDepthFactor of the patient's usual
@@ -228,31 +228,37 @@ std::optional<BodyWalls> body_walls_along(const PlaneImage& image, const std::ar
     return BodyWalls{*front, *back};
 }
 
+// Narrows the positions an endplate is read at to those within the body's walls, given in mm
+// along the endplate from its centre: beyond them lie the canal (T1 dark, T2 bright: read as
+// oedema) or the tissue in front of the body.
+void keep_within_walls(EndplateLine& line, double front_mm, double back_mm) {
+    while (line.first_in_body < line.last_in_body && position_mm(line.first_in_body) < front_mm + kWallMarginMm)
+        ++line.first_in_body;
+    while (line.last_in_body > line.first_in_body && position_mm(line.last_in_body) > back_mm - kWallMarginMm)
+        --line.last_in_body;
+}
+
 // The endplate of the body above the disc (`above`) or below it, read across that body: the disc
 // is first moved along itself to the body's middle, front to back, since a band's own centre
 // drifts backward where the dark canal continues it (on phantom seeds 101-106, 127 of 797 bodies
 // were reported more than 4 mm from their middle front to back, mostly behind it, and the grid's
 // back columns read the canal: T1 dark, T2 bright, type 1). The body's middle is measured halfway
 // to the next disc, where Modic changes do not reach. Where it lies too far to move to, the
-// endplate keeps the band's centre and only its positions within the body's walls are read.
+// endplate keeps the band's centre. Either way only its positions within the body's walls are
+// read: a body shallower than the 30 mm of positions (a small body, or one cut off its midline)
+// would otherwise count the canal and the tissue in front of it as part of its endplate.
 EndplateLine read_across_body(const Disc& disc, bool above, double spacing_mm, const SagittalPlane& plane) {
     auto walls = spacing_mm > 0 ? body_walls_along(*plane.image, {disc.x, disc.y}, disc.along(),
                                                    (above ? -0.5 : 0.5) * spacing_mm, plane.pixel_mm)
                                 : std::nullopt;
-    if (walls && std::abs(walls->middle()) <= kMaxBodyShiftMm) {
-        Disc moved = disc;
-        const auto a = disc.along();
-        moved.x += walls->middle() * a[0] / plane.pixel_mm;
-        moved.y += walls->middle() * a[1] / plane.pixel_mm;
-        return endplate_of_disc(moved, above, plane);
-    }
-    auto line = endplate_of_disc(disc, above, plane);
-    if (walls) {  // the body's middle is too far to move to: read only what lies within its walls
-        while (line.first_in_body < line.last_in_body && position_mm(line.first_in_body) < walls->front + kWallMarginMm)
-            ++line.first_in_body;
-        while (line.last_in_body > line.first_in_body && position_mm(line.last_in_body) > walls->back - kWallMarginMm)
-            --line.last_in_body;
-    }
+    if (!walls) return endplate_of_disc(disc, above, plane);
+    const double shift_mm = std::abs(walls->middle()) <= kMaxBodyShiftMm ? walls->middle() : 0.0;
+    Disc centred = disc;
+    const auto a = disc.along();
+    centred.x += shift_mm * a[0] / plane.pixel_mm;
+    centred.y += shift_mm * a[1] / plane.pixel_mm;
+    auto line = endplate_of_disc(centred, above, plane);
+    keep_within_walls(line, walls->front - shift_mm, walls->back - shift_mm);
     return line;
 }
 
