@@ -639,13 +639,20 @@ void expect_s1_below_l5(const DrawnSpine& spine, const std::map<std::string, Ver
     const auto& s1 = bodies.at("S1");
     EXPECT_NEAR(s1.centre[0], (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 3.0);
     EXPECT_NEAR(s1.centre[1], spine.body_top(6) + DrawnSpine::kBody / 2, 4.0);
+    // Its endplate is sought again there, on the sacrum's top: the misfitted one lay in front of
+    // the sacrum, where its marrow read the pelvis.
+    ASSERT_TRUE(s1.superior.has_value());
+    EXPECT_NEAR(s1.superior->centre[0], (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 4.0);
+    EXPECT_NEAR(s1.superior->centre[1], spine.body_top(6), 2.0);
+    EXPECT_TRUE(s1.superior->on_cortex);
 }
 
 // A steep L5/S1 fitted at its front and tilted the wrong way: S1, seen by that endplate only,
 // would lie far in front of the sacrum. It is put back on the column's line below L5 and between
 // the sacrum's walls.
 TEST(VertebraGeometry, S1SeenByAMisfittedEndplateStaysOnTheColumn) {
-    const DrawnSpine spine;
+    DrawnSpine spine;
+    spine.cortex = 1;
     expect_s1_below_l5(spine, bodies_with_misfitted_lumbosacral(spine, 40.0, -12.0, std::nullopt));
 }
 
@@ -653,7 +660,8 @@ TEST(VertebraGeometry, S1SeenByAMisfittedEndplateStaysOnTheColumn) {
 // its place (the line turns backward there, so the forward-turn rule does not see it), more than
 // the lumbosacral turn allows; it too is put back below L5.
 TEST(VertebraGeometry, S1SeenByAShortBandTiltedBackwardStaysOnTheColumn) {
-    const DrawnSpine spine;
+    DrawnSpine spine;
+    spine.cortex = 1;
     expect_s1_below_l5(spine, bodies_with_misfitted_lumbosacral(spine, -40.0, 12.0, 10.0));
 }
 

@@ -58,6 +58,9 @@ constexpr double kMaxCentreShiftMm = 20.0, kMaxDepthFactor = 1.25;
 // it is put kEndTurnDegrees backward of it, as S1 lies from L5 (the phantoms' turn: 9-23). S1 lies
 // within kMaxLumbosacralOffMm of that place (on the phantoms' true L4 and L5, at most 10.5 mm).
 constexpr double kMaxForwardTurnDegrees = 15.0, kEndTurnDegrees = 15.0, kMaxLumbosacralOffMm = 10.0;
+// An end body's endplate sought again (seek_end_endplate_again) is searched in a band this much
+// thicker, either side, than its neighbouring disc.
+constexpr double kSeekMarginMm = 3.0;
 // The line through three bodies' centres, wall to wall, turns forward by at most this at the
 // lumbar column's lower end (at most 13 on the phantoms labelled right, 17 on spider-dev's
 // steepest L5/S1; 29-65 where the chain ran on to a band in front of the sacrum).
@@ -343,6 +346,29 @@ std::string keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>&
     return end;
 }
 
+// The endplate of an end body put on the column's line was the one fitted the wrong way: left
+// there, it lies in front of the sacrum, and its marrow reads the pelvis's fat as a type 2 change
+// (on the phantoms of 21 seeds, 11 false S1 changes outlined 25-48 mm from their body's centre).
+// It is sought again where the body now lies: a band as thick as the neighbouring disc plus
+// kSeekMarginMm either side (the misfitted band's edges are not the disc's, and the body's place
+// is known to a few mm) is put beyond the body's end, across the column's line, and the endplate
+// is found on its cortex there as any other. Where it is, the body is placed by it.
+void seek_end_endplate_again(VertebraGeometry& body, Disc disc, const Disc& inner_disc, bool downward,
+                             double spacing_mm, const SagittalPlane& plane) {
+    disc.angle = std::atan2(body.across[1], body.across[0]);
+    const auto toward_feet = disc.normal();
+    const double half_thickness = (inner_disc.lower_edge + inner_disc.upper_edge) / 2;  // edges: mm from the centre
+    const double to_band_mm = (downward ? -1.0 : 1.0) * (body.height_mm / 2 + half_thickness);
+    disc.x = body.centre[0] + to_band_mm * toward_feet[0] / plane.pixel_mm;
+    disc.y = body.centre[1] + to_band_mm * toward_feet[1] / plane.pixel_mm;
+    disc.upper_edge = disc.lower_edge = half_thickness + kSeekMarginMm;
+    auto& endplate = downward ? body.superior : body.inferior;
+    endplate = read_across_body(disc, !downward, spacing_mm, plane);
+    if (!endplate->on_cortex) return;
+    const double half = body.height_mm / 2 / plane.pixel_mm;
+    body.centre = {endplate->centre[0] + half * endplate->inward[0], endplate->centre[1] + half * endplate->inward[1]};
+}
+
 // Where disc `index` of the chain lies: midway between the endplates of its two bodies.
 std::optional<std::array<double, 2>> disc_middle(const std::vector<Disc>& discs, std::size_t index,
                                                  const std::map<std::string, VertebraGeometry>& bodies) {
@@ -436,12 +462,17 @@ void place_bodies(std::map<std::string, VertebraGeometry>& bodies, const SpineLo
     centre_between_walls(bodies, plane);
     if (const auto& discs = spine.discs; discs.size() >= 2) {
         const auto& lowest = discs.back();
+        const double spacing = median_spacing(discs, plane.pixel_mm);
         std::vector<std::string> put_on_the_line;
-        for (const auto& moved :
-             {keep_end_body_on_the_column(bodies, lowest, discs[discs.size() - 2], true, fitted_short(lowest, discs),
-                                          plane.pixel_mm),
-              keep_end_body_on_the_column(bodies, discs.front(), discs[1], false, false, plane.pixel_mm)})
-            if (!moved.empty()) put_on_the_line.push_back(moved);
+        for (const bool downward : {true, false}) {
+            const auto& end_disc = downward ? lowest : discs.front();
+            const auto& inner_disc = downward ? discs[discs.size() - 2] : discs[1];
+            const auto moved = keep_end_body_on_the_column(bodies, end_disc, inner_disc, downward,
+                                                           downward && fitted_short(lowest, discs), plane.pixel_mm);
+            if (moved.empty()) continue;
+            seek_end_endplate_again(bodies.at(moved), end_disc, inner_disc, downward, spacing, plane);
+            put_on_the_line.push_back(moved);
+        }
         if (!put_on_the_line.empty()) centre_between_walls(bodies, plane, put_on_the_line);
     }
 }
