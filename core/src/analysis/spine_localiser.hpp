@@ -18,7 +18,9 @@ struct Disc {
     double x = 0, y = 0;  // centre, in plane pixels
     double angle = 0;  // tilt of the disc plane, radians; its long axis is along()
     double score = 0;  // band contrast, in units of the plane's marrow signal
-    double upper_edge = 0, lower_edge = 0;  // endplate offsets from the centre along normal(), mm
+    // Distances from the centre to the band's edges, mm, both positive: the upper edge lies
+    // upper_edge toward the head along -normal(), the lower one lower_edge along normal().
+    double upper_edge = 0, lower_edge = 0;
     double length = 0;  // anterior-posterior extent of the band, mm
     std::string label;  // "L5/S1"
 
