@@ -346,6 +346,12 @@ std::string keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>&
     return end;
 }
 
+// The centre of a body of which only `seen` is known: half its height inward from that endplate.
+std::array<double, 2> centre_inward_of(const EndplateLine& seen, double height_mm, double pixel_mm) {
+    const double half = height_mm / 2 / pixel_mm;
+    return {seen.centre[0] + half * seen.inward[0], seen.centre[1] + half * seen.inward[1]};
+}
+
 // The endplate of an end body put on the column's line was the one fitted the wrong way: left
 // there, it lies in front of the sacrum, and its marrow reads the pelvis's fat as a type 2 change
 // (on the phantoms of 21 seeds, 11 false S1 changes outlined 25-48 mm from their body's centre).
@@ -364,9 +370,7 @@ void seek_end_endplate_again(VertebraGeometry& body, Disc disc, const Disc& inne
     disc.upper_edge = disc.lower_edge = half_thickness + kSeekMarginMm;
     auto& endplate = downward ? body.superior : body.inferior;
     endplate = read_across_body(disc, !downward, spacing_mm, plane);
-    if (!endplate->on_cortex) return;
-    const double half = body.height_mm / 2 / plane.pixel_mm;
-    body.centre = {endplate->centre[0] + half * endplate->inward[0], endplate->centre[1] + half * endplate->inward[1]};
+    if (endplate->on_cortex) body.centre = centre_inward_of(*endplate, body.height_mm, plane.pixel_mm);
 }
 
 // Where disc `index` of the chain lies: midway between the endplates of its two bodies.
@@ -453,9 +457,7 @@ void place_bodies(std::map<std::string, VertebraGeometry>& bodies, const SpineLo
         }
         // One endplate seen: the centre lies half a typical body height inward from it.
         body.height_mm = typical;
-        const EndplateLine& seen = body.superior ? *body.superior : *body.inferior;
-        const double half = typical / 2 / plane.pixel_mm;
-        body.centre = {seen.centre[0] + half * seen.inward[0], seen.centre[1] + half * seen.inward[1]};
+        body.centre = centre_inward_of(body.superior ? *body.superior : *body.inferior, typical, plane.pixel_mm);
     }
     // The column's line is drawn through centres already between their walls; a body put on it is
     // then centred between its own walls, measured across the line.
