@@ -435,6 +435,36 @@ TEST(SpineLocaliser, ABandInFrontOfTheSacrumBelowAShortL5S1IsNotL5S1) {
         EXPECT_GT(std::hypot(disc.x - band_x, disc.y - band_y), 10.0) << disc.label << " is the band";
 }
 
+// A chain may end in a band in front of the column, stronger than the real disc below (seed 600
+// case 13: in front of L4, tilted 30 degrees backward; the chain could not go on from it and
+// L5/S1 was lost). Such a band is dropped so that the column is followed on from its last disc;
+// a band on the column's line, or in front of it but tilted like the disc above, is left to the
+// rules for the chain's end.
+TEST(SpineLocaliser, DropsAnEndBandInFrontOfTheColumnTurnedBackward) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+    auto chain_ending_with = [&](double x_offset, double degrees) {
+        std::vector<Disc> chain;
+        for (int i = 0; i < 4; ++i) {
+            Disc disc;
+            disc.x = column_x, disc.y = spine.disc_centre(i), disc.length = 38;
+            chain.push_back(disc);
+        }
+        Disc last;
+        last.x = column_x + x_offset, last.y = spine.disc_centre(4) - 5, last.length = 22;
+        last.angle = degrees * std::numbers::pi / 180.0;  // positive: anterior end higher
+        chain.push_back(last);
+        drop_bands_in_front(chain, plane);
+        return chain.size();
+    };
+    EXPECT_EQ(chain_ending_with(-22, 30), 4u) << "in front, turned backward: dropped";
+    EXPECT_EQ(chain_ending_with(-22, 0), 5u) << "in front, tilted like the disc above: kept";
+    EXPECT_EQ(chain_ending_with(0, 30), 5u) << "on the column, turned backward: kept";
+    EXPECT_EQ(chain_ending_with(-10, 30), 5u) << "10 mm forward, within a lordotic step: kept";
+}
+
 // Moves the bands of the discs above and below L3 backward along themselves, as a band's centre
 // drifts where the canal continues it.
 void drift_discs_beside_l3(SpineLocalisation& localisation, double drift_mm, const SagittalPlane& plane) {

@@ -67,6 +67,11 @@ constexpr double kMaxForwardStepMm = 10.0, kShortLumbosacralFactor = 0.65, kMaxM
 // read as L5/S1 (the lordosis turns it); the sacrum below it curves on forward, so a lowest band
 // turned more than kMaxBackwardTurnDegrees backward from it is not a disc of the column.
 constexpr double kLumbosacralTiltDegrees = 18.0, kMaxBackwardTurnDegrees = 20.0;
+// The column curves smoothly: the next disc lies about where the line through the two discs above
+// it leads. A lowest band more than kMaxFrontOffsetMm in front of that point and turned more than
+// kMaxFrontTurnDegrees backward from the disc above lies in front of the column (vessels, the
+// front of a disc's bulge), not on it.
+constexpr double kMaxFrontOffsetMm = 15.0, kMaxFrontTurnDegrees = 15.0;
 // An endplate lies at most this many times the patient's usual disc half-thickness from the centre.
 constexpr double kMaxEdgeFactor = 1.3;
 // A chain is scored by its discs' contrast, capped so that one very contrasted structure cannot
@@ -619,6 +624,21 @@ const Disc* strongest_following(const std::vector<Disc>& candidates, double x, d
     return next;
 }
 
+// Whether `lower`, following the chain's discs `upper2` then `upper`, lies in front of the column
+// rather than on it: well forward of where the line through the two leads, and turned backward.
+bool in_front_of_column(const Disc& upper2, const Disc& upper, const Disc& lower, const SagittalPlane& plane) {
+    const double ax = upper.x - upper2.x, ay = upper.y - upper2.y;
+    const double step = std::hypot(ax, ay);
+    if (step <= 0) return false;
+    // Where the line leads, and the direction across it toward the back (+x in the plane).
+    const double lead_x = upper.x + ax, lead_y = upper.y + ay;
+    double back_x = -ay / step, back_y = ax / step;
+    if (back_x < 0) back_x = -back_x, back_y = -back_y;
+    const double offset_mm = ((lower.x - lead_x) * back_x + (lower.y - lead_y) * back_y) * plane.pixel_mm;
+    const double turn = axial_tilt_degrees(lower, plane) - axial_tilt_degrees(upper, plane);
+    return offset_mm < -kMaxFrontOffsetMm && turn < -kMaxFrontTurnDegrees;
+}
+
 // Follows the column beyond the chain's ends while a disc shows where the next one should be.
 // The next disc is the strongest candidate there that may follow the end one (the strongest
 // band response there may be a facet joint or the canal's wall at another tilt); failing one,
@@ -642,8 +662,9 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
             // off the end disc's normal (a 6 mm band so taken ran a chain into the sacrum).
             auto follows = [&](const Disc& disc) {
                 const bool wedge_allowed = disc.length >= kMinColumnDiscLength;
-                return downward ? may_follow(end, disc, pixel_mm, wedge_allowed)
-                                : may_follow(disc, end, pixel_mm, wedge_allowed);
+                if (!downward) return may_follow(disc, end, pixel_mm, wedge_allowed);
+                return may_follow(end, disc, pixel_mm, wedge_allowed) &&
+                       !in_front_of_column(chain[chain.size() - 2], end, disc, plane);
             };
             const Disc* next = strongest_following(candidates, x, y, kNearReach * usual, 0.0, follows);
             // A thin disc between two dark changes is no disc band at all (its marrow boxes lie in
@@ -933,6 +954,14 @@ void drop_lowest_disc(SpineLocalisation& spine, const SagittalPlane& plane) {
     take_as_column(spine, std::move(chain), plane);
 }
 
+// Seed 600 case 13: a band in front of L4, stronger than the real L4/L5, ended the chain there
+// and hid L5/S1.
+void drop_bands_in_front(std::vector<Disc>& chain, const SagittalPlane& plane) {
+    while (chain.size() >= 4 &&
+           in_front_of_column(chain[chain.size() - 3], chain[chain.size() - 2], chain.back(), plane))
+        chain.pop_back();
+}
+
 bool fitted_short(const Disc& disc, const std::vector<Disc>& chain) {
     return disc.length < kShortLumbosacralFactor * median_length(chain);
 }
@@ -982,6 +1011,7 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
         return result;
     }
     fill_gaps(chain, response, *normalised, contrast, plane);
+    drop_bands_in_front(chain, plane);
     extend_chain(chain, discs_alike, response, *normalised, contrast, plane);
     if (contrast == PlaneContrast::T1) centre_discs_beside_dark_lesions(*normalised, chain, plane.pixel_mm);
     for (auto& disc : chain) measure_disc_edges(*normalised, disc, plane.pixel_mm);
