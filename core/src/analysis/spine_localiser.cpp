@@ -66,7 +66,7 @@ constexpr double kMaxForwardStepMm = 10.0, kShortLumbosacralFactor = 0.65, kMaxM
 // A full-length band tilted forward by kLumbosacralTiltDegrees or more at the chain's lower end is
 // read as L5/S1 (the lordosis turns it); the sacrum below it curves on forward, so a lowest band
 // turned more than kMaxBackwardTurnDegrees backward from it is not a disc of the column.
-constexpr double kLumbosacralTiltDegrees = 18.0, kMaxBackwardTurnDegrees = 20.0;
+constexpr double kLumbosacralTiltDegrees = 12.0, kMaxBackwardTurnDegrees = 20.0;
 // The column curves smoothly: the next disc lies about where the line through the two discs above
 // it leads. A lowest band more than kMaxFrontOffsetMm in front of that point and turned more than
 // kMaxFrontTurnDegrees backward from the disc above lies in front of the column (vessels, the
