@@ -39,11 +39,11 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
 // The median distance between neighbouring discs of a chain, mm; 0 for fewer than two discs.
 double median_spacing(const std::vector<Disc>& chain, double pixel_mm);
 
-// Drops the chain's lowest bands while each lies in front of the column rather than on it: well
+// Cuts the chain at its first band that lies in front of the column rather than on it: well
 // forward of where the line through the two discs above it leads, and turned backward from the
-// disc above (vessels, the front of a disc's bulge). The column is then followed on from its
-// last disc.
-void drop_bands_in_front(std::vector<Disc>& chain, const SagittalPlane& plane);
+// disc above (vessels, the front of a disc's bulge), with every band below it, which followed
+// it there. The column is then followed on from its last disc.
+void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane& plane);
 
 // Whether `disc`'s band is much shorter than the chain's discs: a steep lumbosacral disc is a
 // wedge, often fitted at its front, where its band is read short and tilted the wrong way.
