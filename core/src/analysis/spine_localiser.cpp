@@ -68,7 +68,7 @@ constexpr double kMaxForwardStepMm = 10.0, kShortLumbosacralFactor = 0.65, kMaxM
 // turned more than kMaxBackwardTurnDegrees backward from it is not a disc of the column.
 constexpr double kLumbosacralTiltDegrees = 12.0, kMaxBackwardTurnDegrees = 20.0;
 // The column curves smoothly: the next disc lies about where the line through the two discs above
-// it leads. A lowest band more than kMaxFrontOffsetMm in front of that point and turned more than
+// it leads. A band more than kMaxFrontOffsetMm in front of that point and turned more than
 // kMaxFrontTurnDegrees backward from the disc above lies in front of the column (vessels, the
 // front of a disc's bulge), not on it.
 constexpr double kMaxFrontOffsetMm = 15.0, kMaxFrontTurnDegrees = 15.0;
