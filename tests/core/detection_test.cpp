@@ -234,6 +234,29 @@ TEST(SpineLocaliser, ABandTurnedBackwardBelowASteepL5S1IsNotL5S1) {
     for (const auto& disc : found.discs) EXPECT_GT(std::abs(disc.y - band_y), 10.0) << disc.label << " is the band";
 }
 
+// The same below a flatter L5/S1: drawn tilted 14 degrees forward, with a band one spacing below
+// it tilted 10 degrees backward (a turn of 24 degrees), as two phantoms' sacral junctions lay.
+TEST(SpineLocaliser, ABandTurnedBackwardBelowAModeratelyTiltedL5S1IsNotL5S1) {
+    const DrawnSpine spine;
+    constexpr double kTilt = -14.0 * std::numbers::pi / 180.0;
+    constexpr double kBandTilt = 10.0 * std::numbers::pi / 180.0;
+    const double centre_y = spine.disc_centre(5);
+    const double band_y = centre_y + 35;
+    const double centre_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+    auto in_band = [&](double x, double y) {
+        const double across = (y - band_y) * std::cos(kBandTilt) - (x - centre_x) * std::sin(kBandTilt);
+        return std::abs(across) < DrawnSpine::kDisc / 2;
+    };
+    const auto series = draw(spine, kT1, "t1", tilted_lumbosacral_disc(spine, kTilt, in_band));
+    const auto plane = extract_plane(series, 0);
+    const auto found = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_TRUE(found.failure.empty()) << found.failure;
+    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
+    ASSERT_NE(lumbosacral, nullptr);
+    EXPECT_NEAR(lumbosacral->y, centre_y, 3.0);
+    for (const auto& disc : found.discs) EXPECT_GT(std::abs(disc.y - band_y), 10.0) << disc.label << " is the band";
+}
+
 TEST(SpineLocaliser, ReportsWhenThereIsNoColumn) {
     DrawnSpine spine;
     auto series = draw(spine, kT1, "t1", [](double, double, float) { return 300.0f; });
