@@ -111,6 +111,24 @@ const Disc* disc_labelled(const SpineLocalisation& spine, const std::string& lab
     return nullptr;
 }
 
+// Steps across the plane are given in millimetres: on a plane of 0.5 mm pixels, 3 mm along a
+// direction is 6 pixels; a second step adds along its own direction.
+TEST(SagittalPlane, AStepInMillimetresMovesAPointByPixelsOfThePlane) {
+    const std::array<double, 2> start{10, 20}, back{0.6, 0.8}, down{-0.8, 0.6};
+    const auto one = moved(start, back, 3.0, 0.5);
+    EXPECT_NEAR(one[0], 10 + 6 * 0.6, 1e-12);
+    EXPECT_NEAR(one[1], 20 + 6 * 0.8, 1e-12);
+    const auto two = moved(start, back, 3.0, down, -2.0, 0.5);
+    EXPECT_NEAR(two[0], one[0] + 4 * 0.8, 1e-12);
+    EXPECT_NEAR(two[1], one[1] - 4 * 0.6, 1e-12);
+
+    Disc disc;
+    disc.x = 10, disc.y = 20, disc.angle = std::atan2(0.8, 0.6);  // along() is `back`
+    disc.move(disc.normal(), 5.0, 0.5);
+    EXPECT_NEAR(disc.x, 10 - 10 * 0.8, 1e-12);  // normal() = (-sin, cos): toward the feet
+    EXPECT_NEAR(disc.y, 20 + 10 * 0.6, 1e-12);
+}
+
 // A body's midline lies between slices: the plane there blends the two slices either side by
 // distance, lies between them in patient space, and names the nearer one for evidence.
 TEST(SagittalPlane, APlaneBetweenSlicesBlendsTheTwoEitherSide) {

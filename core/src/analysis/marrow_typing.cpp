@@ -183,10 +183,8 @@ MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
         for (double s = -10; s <= 10; s += 1.0)
             for (double u = 0.35; u <= 0.65; u += 0.05) {
                 const auto& top = *body.superior;
-                const double t = u * body.height_mm;
-                values.push_back(sample_bilinear(*marrow.smoothed,
-                                        top.centre[0] + (s * top.along[0] + t * top.inward[0]) / plane.pixel_mm,
-                                        top.centre[1] + (s * top.along[1] + t * top.inward[1]) / plane.pixel_mm));
+                const auto point = moved(top.centre, top.along, s, top.inward, u * body.height_mm, plane.pixel_mm);
+                values.push_back(sample_bilinear(*marrow.smoothed, point[0], point[1]));
             }
         body_medians.push_back(median(values));
         marrow.body_marrow[label] = body_medians.back();

@@ -67,10 +67,9 @@ std::optional<std::array<double, 2>> canal_behind(const SliceSampler& sampler, c
     std::optional<std::array<double, 2>> darkest;
     double darkest_value = kCanalDarkFactor * *own;
     for (double s = kCanalFromMm; s <= kCanalToMm; s += 1.0) {
-        const double x = body.centre[0] + s / plane.pixel_mm * line.along[0];
-        const double y = body.centre[1] + s / plane.pixel_mm * line.along[1];
-        const auto value = sampler.mean(x, y, int(plane.slice));
-        if (value && *value < darkest_value) darkest_value = *value, darkest = std::array{x, y};
+        const auto point = moved(body.centre, line.along, s, plane.pixel_mm);
+        const auto value = sampler.mean(point[0], point[1], int(plane.slice));
+        if (value && *value < darkest_value) darkest_value = *value, darkest = point;
     }
     return darkest;
 }

@@ -166,6 +166,16 @@ std::array<double, 2> map_point(const std::array<double, 2>& point, const Sagitt
     return to.from_patient(from.to_patient(point[0], point[1]));
 }
 
+std::array<double, 2> moved(const std::array<double, 2>& point, const std::array<double, 2>& direction, double mm,
+                            double pixel_mm) {
+    return {point[0] + mm * direction[0] / pixel_mm, point[1] + mm * direction[1] / pixel_mm};
+}
+
+std::array<double, 2> moved(const std::array<double, 2>& point, const std::array<double, 2>& first, double first_mm,
+                            const std::array<double, 2>& second, double second_mm, double pixel_mm) {
+    return moved(moved(point, first, first_mm, pixel_mm), second, second_mm, pixel_mm);
+}
+
 std::array<double, 2> map_vector(const std::array<double, 2>& vector, const SagittalPlane& from,
                                  const SagittalPlane& to) {
     const auto origin = map_point({0, 0}, from, to), tip = map_point(vector, from, to);

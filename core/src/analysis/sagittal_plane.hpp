@@ -36,6 +36,14 @@ struct SagittalPlane {
     PixelPoint to_source_pixel(double x, double y) const;
 };
 
+// The plane point `mm` millimetres from `point` (plane pixels) along the unit direction
+// `direction`; with a second direction, a step along each (along a disc, then across it). Every
+// walk across the plane in millimetres goes through these, whatever the plane's pixel size.
+std::array<double, 2> moved(const std::array<double, 2>& point, const std::array<double, 2>& direction, double mm,
+                            double pixel_mm);
+std::array<double, 2> moved(const std::array<double, 2>& point, const std::array<double, 2>& first, double first_mm,
+                            const std::array<double, 2>& second, double second_mm, double pixel_mm);
+
 // Bilinear value of the image at plane point (x, y) in pixels; 0 outside it.
 double sample_bilinear(const PlaneImage& image, double x, double y);
 

@@ -259,11 +259,8 @@ double mean_around(const SagittalPlane& plane, const PlaneImage& image, double x
 // back muscles, not air. This rejects the fat septa under the skin of the back, which look like
 // discs up close. (In front, the field of view may end close to the spine.)
 bool has_tissue_beyond_ends(const SagittalPlane& plane, const PlaneImage& normalised, const Disc& disc) {
-    const double pixel_mm = plane.pixel_mm;
-    const auto a = disc.along();
-    const double reach = kTissueReach / pixel_mm;
-    return mean_around(plane, normalised, disc.x + reach * a[0], disc.y + reach * a[1],
-                       6.0 / pixel_mm) >= kMinTissueSignal;
+    const auto beyond = moved(disc.centre(), disc.along(), kTissueReach, plane.pixel_mm);
+    return mean_around(plane, normalised, beyond[0], beyond[1], 6.0 / plane.pixel_mm) >= kMinTissueSignal;
 }
 
 std::vector<Disc> disc_candidates(const BandResponse& response, const SagittalPlane& plane,
@@ -395,10 +392,9 @@ constexpr BandGeometry kThickBand{6.0, 12.0, 22.0};
 // image.
 std::optional<PlaneImage::IndexType> pixel_on_band(const PlaneImage& image, const Disc& disc, double s, double t,
                                                    double pixel_mm) {
-    const auto a = disc.along(), n = disc.normal();
     const auto size = image.GetLargestPossibleRegion().GetSize();
-    const long px = std::lround(disc.x + (s * a[0] + t * n[0]) / pixel_mm);
-    const long py = std::lround(disc.y + (s * a[1] + t * n[1]) / pixel_mm);
+    const auto point = moved(disc.centre(), disc.along(), s, disc.normal(), t, pixel_mm);
+    const long px = std::lround(point[0]), py = std::lround(point[1]);
     if (px < 0 || py < 0 || px >= long(size[0]) || py >= long(size[1])) return std::nullopt;
     return PlaneImage::IndexType{{px, py}};
 }
@@ -481,10 +477,7 @@ void centre_on_band(const PlaneImage& image, Disc& disc, PlaneContrast contrast,
     long first = peak, last = peak;
     while (first > 0 && profile[first - 1] > threshold) --first;
     while (last + 1 < long(profile.size()) && profile[last + 1] > threshold) ++last;
-    const double shift = ((first + last) / 2.0 - middle) / pixel_mm;
-    const auto a = disc.along();
-    disc.x += shift * a[0];
-    disc.y += shift * a[1];
+    disc.move(disc.along(), (first + last) / 2.0 - middle, pixel_mm);
     disc.length = double(last - first + 1);
 }
 
@@ -653,15 +646,13 @@ bool in_front_of_column(const Disc& upper2, const Disc& upper, const Disc& lower
 void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates, const BandResponse& response,
                   const PlaneImage& normalised, PlaneContrast contrast, const SagittalPlane& plane) {
     const double pixel_mm = plane.pixel_mm;
-    const double usual = median_spacing(chain, pixel_mm) / pixel_mm;
+    const double usual_mm = median_spacing(chain, pixel_mm), usual = usual_mm / pixel_mm;
     for (bool downward : {true, false}) {
         while (chain.size() >= 2) {
             const Disc& end = downward ? chain.back() : chain.front();
             // The next disc lies along the end disc's normal, one usual spacing on (the last step
             // may be stretched by a disc whose band merges with a change beside it).
-            const auto n = end.normal();
-            const double sign = downward ? 1.0 : -1.0;
-            const double x = end.x + sign * usual * n[0], y = end.y + sign * usual * n[1];
+            const auto [x, y] = moved(end.centre(), end.normal(), (downward ? 1.0 : -1.0) * usual_mm, pixel_mm);
             // A band shorter than a lumbar disc has too uncertain a tilt to be let turn forward
             // off the end disc's normal (a 6 mm band so taken ran a chain into the sacrum).
             auto follows = [&](const Disc& disc) {
@@ -916,10 +907,7 @@ void centre_discs_beside_dark_lesions(const PlaneImage& image, std::vector<Disc>
     for (std::size_t i = 0; i < chain.size(); ++i) {
         const auto& gap = gaps[i];
         if (gap.width() <= usual_width + kLesionGapExtraMm || gap.darkest >= kLesionGapDarkness * usual_darkest) continue;
-        const double shift = brightest_disc_stretch(gap);
-        const auto n = chain[i].normal();
-        chain[i].x += shift * n[0] / pixel_mm;
-        chain[i].y += shift * n[1] / pixel_mm;
+        chain[i].move(chain[i].normal(), brightest_disc_stretch(gap), pixel_mm);
     }
 }
 
@@ -975,6 +963,11 @@ bool fitted_short(const Disc& disc, const std::vector<Disc>& chain) {
 
 std::array<double, 2> Disc::along() const { return {std::cos(angle), std::sin(angle)}; }
 std::array<double, 2> Disc::normal() const { return {-std::sin(angle), std::cos(angle)}; }
+
+void Disc::move(const std::array<double, 2>& direction, double mm, double pixel_mm) {
+    const auto to = moved(centre(), direction, mm, pixel_mm);
+    x = to[0], y = to[1];
+}
 
 std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label) {
     const auto slash = disc_label.find('/');

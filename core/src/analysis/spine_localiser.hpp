@@ -26,6 +26,9 @@ struct Disc {
 
     std::array<double, 2> along() const;  // anterior -> posterior along the disc
     std::array<double, 2> normal() const;  // perpendicular, pointing to the feet
+    std::array<double, 2> centre() const { return {x, y}; }
+    // Moves the centre `mm` millimetres along the unit `direction` (see `moved`).
+    void move(const std::array<double, 2>& direction, double mm, double pixel_mm);
 };
 
 struct SpineLocalisation {

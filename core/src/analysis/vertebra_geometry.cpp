@@ -94,9 +94,8 @@ CortexPair cortices_at(const PlaneImage& image, const Disc& disc, int position, 
     for (double t = from; t <= to; t += kCortexSearchStepMm) {
         double sum = 0;
         for (double across : {-1.0, 0.0, 1.0}) {
-            const double s = (position_mm(position) + across) / pixel_mm;
-            sum += sample_bilinear(image, disc.x + s * a[0] + t / pixel_mm * n[0],
-                                   disc.y + s * a[1] + t / pixel_mm * n[1]);
+            const auto point = moved(disc.centre(), a, position_mm(position) + across, n, t, pixel_mm);
+            sum += sample_bilinear(image, point[0], point[1]);
         }
         profile.push_back(sum / 3);
     }
@@ -169,7 +168,7 @@ EndplateLine endplate_line(const Disc& disc, const std::array<double, kEndplateP
             line.surface_mm[p] = (near.empty() ? fitted[p] : median(near)) - middle;
         }
     }
-    line.centre = {disc.x + middle / pixel_mm * line.inward[0], disc.y + middle / pixel_mm * line.inward[1]};
+    line.centre = moved(disc.centre(), line.inward, middle, pixel_mm);
     return line;
 }
 
@@ -212,8 +211,8 @@ std::optional<BodyWalls> body_walls_along(const PlaneImage& image, const std::ar
         double sum = 0;
         for (double across : {-2.0, 0.0, 2.0})
             for (double step : {-0.5, 0.0, 0.5}) {
-                const double u = (s + step) / pixel_mm, t = (offset_mm + across) / pixel_mm;
-                sum += sample_bilinear(image, origin[0] + u * a[0] + t * n[0], origin[1] + u * a[1] + t * n[1]);
+                const auto point = moved(origin, a, s + step, n, offset_mm + across, pixel_mm);
+                sum += sample_bilinear(image, point[0], point[1]);
             }
         return sum / 9;
     };
@@ -257,9 +256,7 @@ EndplateLine read_across_body(const Disc& disc, bool above, double spacing_mm, c
     if (!walls) return endplate_of_disc(disc, above, plane);
     const double shift_mm = std::abs(walls->middle()) <= kMaxBodyShiftMm ? walls->middle() : 0.0;
     Disc centred = disc;
-    const auto a = disc.along();
-    centred.x += shift_mm * a[0] / plane.pixel_mm;
-    centred.y += shift_mm * a[1] / plane.pixel_mm;
+    centred.move(disc.along(), shift_mm, plane.pixel_mm);
     auto line = endplate_of_disc(centred, above, plane);
     keep_within_walls(line, walls->front - shift_mm, walls->back - shift_mm);
     return line;
@@ -286,8 +283,7 @@ void centre_between_walls(std::map<std::string, VertebraGeometry>& bodies, const
         if (!which.empty() && std::find(which.begin(), which.end(), label) == which.end()) continue;
         if (walls.depth() > kMaxDepthFactor * usual_depth || std::abs(walls.middle()) > kMaxCentreShiftMm) continue;
         auto& body = bodies.at(label);
-        body.centre[0] += walls.middle() * body.across[0] / plane.pixel_mm;
-        body.centre[1] += walls.middle() * body.across[1] / plane.pixel_mm;
+        body.centre = moved(body.centre, body.across, walls.middle(), plane.pixel_mm);
     }
 }
 
@@ -348,8 +344,7 @@ std::string keep_end_body_on_the_column(std::map<std::string, VertebraGeometry>&
 
 // The centre of a body of which only `seen` is known: half its height inward from that endplate.
 std::array<double, 2> centre_inward_of(const EndplateLine& seen, double height_mm, double pixel_mm) {
-    const double half = height_mm / 2 / pixel_mm;
-    return {seen.centre[0] + half * seen.inward[0], seen.centre[1] + half * seen.inward[1]};
+    return moved(seen.centre, seen.inward, height_mm / 2, pixel_mm);
 }
 
 // The endplate of an end body put on the column's line was the one fitted the wrong way: left
@@ -362,11 +357,10 @@ std::array<double, 2> centre_inward_of(const EndplateLine& seen, double height_m
 void seek_end_endplate_again(VertebraGeometry& body, Disc disc, const Disc& inner_disc, bool downward,
                              double spacing_mm, const SagittalPlane& plane) {
     disc.angle = std::atan2(body.across[1], body.across[0]);
-    const auto toward_feet = disc.normal();
     const double half_thickness = (inner_disc.lower_edge + inner_disc.upper_edge) / 2;  // edges: mm from the centre
     const double to_band_mm = (downward ? -1.0 : 1.0) * (body.height_mm / 2 + half_thickness);
-    disc.x = body.centre[0] + to_band_mm * toward_feet[0] / plane.pixel_mm;
-    disc.y = body.centre[1] + to_band_mm * toward_feet[1] / plane.pixel_mm;
+    const auto at_band = moved(body.centre, disc.normal(), to_band_mm, plane.pixel_mm);
+    disc.x = at_band[0], disc.y = at_band[1];
     disc.upper_edge = disc.lower_edge = half_thickness + kSeekMarginMm;
     auto& endplate = downward ? body.superior : body.inferior;
     endplate = read_across_body(disc, !downward, spacing_mm, plane);
@@ -417,9 +411,7 @@ bool restore_displaced_endplates(std::vector<Disc>& discs, std::map<std::string,
             return std::find(restored.begin(), restored.end(), true) != restored.end();
         restored[worst] = true;
         auto& disc = discs[worst];
-        const auto n = disc.normal();
-        disc.x -= worst_mm * n[0] / plane.pixel_mm;
-        disc.y -= worst_mm * n[1] / plane.pixel_mm;
+        disc.move(disc.normal(), -worst_mm, plane.pixel_mm);
         const auto [above, below] = vertebrae_of_disc(disc.label);
         bodies[above].inferior = read_across_body(disc, true, spacing_mm, plane);
         bodies[below].superior = read_across_body(disc, false, spacing_mm, plane);
@@ -429,9 +421,7 @@ bool restore_displaced_endplates(std::vector<Disc>& discs, std::map<std::string,
 }  // namespace
 
 std::array<double, 2> EndplateLine::at(int position, double inward_mm, double pixel_mm) const {
-    const double s = position_mm(position) / pixel_mm;
-    const double t = (surface_mm[position] + inward_mm) / pixel_mm;
-    return {centre[0] + s * along[0] + t * inward[0], centre[1] + s * along[1] + t * inward[1]};
+    return moved(centre, along, position_mm(position), inward, surface_mm[position] + inward_mm, pixel_mm);
 }
 
 namespace {
