@@ -506,13 +506,37 @@ TEST(SpineLocaliser, CutsTheChainAtABandInFrontOfTheColumnTurnedBackward) {
     EXPECT_EQ(chain_with(-22, 30, 8), 6u) << "below a short band: kept";
 }
 
+// L5/S1 lies on the sacrum's slope, its anterior end lower. Where the sacrum curves backward below
+// L5/S1, a chain may run on to bands in front of it (seed 801 case 9, seed 900 case 24: their
+// anterior ends 16-42 degrees higher); such a lowest band is not L5/S1. A short one is: a
+// wedge-shaped L5/S1 fitted at its front reads shorter and tilted the wrong way.
+TEST(SpineLocaliser, ALowestBandTiltedBackwardIsNotL5S1) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+    auto ending_with = [&](double length, double degrees) {  // positive degrees: anterior end higher
+        SpineLocalisation localisation;
+        for (int i = 0; i < 6; ++i) {
+            Disc disc;
+            disc.x = column_x, disc.y = spine.disc_centre(i), disc.length = 38;
+            if (i == 5) disc.length = length, disc.angle = degrees * std::numbers::pi / 180.0;
+            localisation.discs.push_back(disc);
+        }
+        return lowest_disc_tilted_back(localisation, plane);
+    };
+    EXPECT_TRUE(ending_with(36, 25)) << "anterior end 25 degrees higher";
+    EXPECT_FALSE(ending_with(36, 10)) << "10 degrees: as far as the phantoms' L5/S1 go";
+    EXPECT_FALSE(ending_with(36, -20)) << "anterior end lower: on the sacrum's slope";
+    EXPECT_FALSE(ending_with(28, 25)) << "shorter than the column's discs: its tilt is not trusted";
+}
+
 // Moves the bands of the discs above and below L3 backward along themselves, as a band's centre
 // drifts where the canal continues it.
 void drift_discs_beside_l3(SpineLocalisation& localisation, double drift_mm, const SagittalPlane& plane) {
     for (auto& disc : localisation.discs)
         if (disc.label == "L2/L3" || disc.label == "L3/L4") {
-            disc.x += drift_mm * disc.along()[0] / plane.pixel_mm;
-            disc.y += drift_mm * disc.along()[1] / plane.pixel_mm;
+            disc.move(disc.along(), drift_mm, plane.pixel_mm);
         }
 }
 

@@ -156,6 +156,13 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
             drop_lowest_disc(t1_spine, t1_plane);
             t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
         }
+        // Judged after the column's shape, which may drop a lowest band below one tilted back
+        // (seed 900 case 24: trimming the chain's ends, the rule saw only the lowest band,
+        // 12 degrees back, and not the 22 degrees of the band above it).
+        while (t1_spine.failure.empty() && lowest_disc_tilted_back(t1_spine, t1_plane)) {
+            drop_lowest_disc(t1_spine, t1_plane);
+            t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
+        }
         restore_displaced_discs(t1_spine, t1_bodies, t1_plane);
     }
     if (!t1_spine.failure.empty()) {

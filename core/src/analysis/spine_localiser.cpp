@@ -67,6 +67,12 @@ constexpr double kMaxForwardStepMm = 10.0, kShortLumbosacralFactor = 0.65, kMaxM
 // read as L5/S1 (the lordosis turns it); the sacrum below it curves on forward, so a lowest band
 // turned more than kMaxBackwardTurnDegrees backward from it is not a disc of the column.
 constexpr double kLumbosacralTiltDegrees = 12.0, kMaxBackwardTurnDegrees = 20.0;
+// L5/S1 lies on the sacrum's slope, its anterior end lower: on the phantoms of 21 seeds no L5/S1
+// band's anterior end lay more than 12 degrees higher. A lowest band tilted back more than
+// kMaxLumbosacralBackTiltDegrees lies beyond L5/S1, in front of a sacrum that curves backward.
+// Its tilt is trusted only when it is as long as the column's discs (kTrustedTiltLength of their
+// median): a wedge-shaped L5/S1 fitted at its front is read shorter and tilted the wrong way.
+constexpr double kMaxLumbosacralBackTiltDegrees = 15.0, kTrustedTiltLength = 0.85;
 // The column curves smoothly: the next disc lies about where the line through the two discs above
 // it leads. A band more than kMaxFrontOffsetMm in front of that point and turned more than
 // kMaxFrontTurnDegrees backward from the disc above lies in front of the column (vessels, the
@@ -955,6 +961,13 @@ void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane&
             chain.erase(chain.begin() + long(k), chain.end());
             return;
         }
+}
+
+bool lowest_disc_tilted_back(const SpineLocalisation& spine, const SagittalPlane& plane) {
+    if (spine.discs.size() < 4) return false;
+    const Disc& lowest = spine.discs.back();
+    return lowest.length >= kTrustedTiltLength * median_length(spine.discs) &&
+           axial_tilt_degrees(lowest, plane) < -kMaxLumbosacralBackTiltDegrees;
 }
 
 bool fitted_short(const Disc& disc, const std::vector<Disc>& chain) {

@@ -57,6 +57,11 @@ bool fitted_short(const Disc& disc, const std::vector<Disc>& chain);
 // implausible as the lumbar column, `failure` says why and no disc is left.
 void drop_lowest_disc(SpineLocalisation& spine, const SagittalPlane& plane);
 
+// Whether the chain's lowest band, as long as its discs, is tilted back (its anterior end higher)
+// by more than 15 degrees: L5/S1 lies on the sacrum's slope, so such a band lies beyond it (bowel
+// or a sacral junction in front of a sacrum curving backward).
+bool lowest_disc_tilted_back(const SpineLocalisation& spine, const SagittalPlane& plane);
+
 // "L4/L5" -> {"L4", "L5"}; "L5/S1" -> {"L5", "S1"}.
 std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label);
 
