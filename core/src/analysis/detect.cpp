@@ -59,6 +59,27 @@ Evidence evidence_on(const SagittalPlane& plane, const std::vector<std::array<do
     return evidence;
 }
 
+// The bodies of the column found on `plane`, none when `spine` has failed. The chain's lower end
+// is judged again once the bodies are placed: by the column's shape (a band in front of the
+// sacrum displaces the body above it), then by the lowest band's tilt (L5/S1 lies on the sacrum's
+// slope). The tilt comes second: the shape rule may drop a lowest band below one tilted back (seed
+// 900 case 24: judged alone, the tilt rule saw only the lowest band, 12 degrees back, and not the
+// 22 degrees of the band above it). Either drop may leave no plausible column: `spine.failure`.
+std::map<std::string, VertebraGeometry> bodies_of_column(SpineLocalisation& spine, const SagittalPlane& plane) {
+    if (!spine.failure.empty()) return {};
+    auto bodies = vertebrae_from_discs(spine, plane);
+    if (lowest_disc_breaks_the_column(spine, bodies)) {
+        drop_lowest_disc(spine, plane);
+        bodies = vertebrae_from_discs(spine, plane);
+    }
+    while (spine.failure.empty() && lowest_disc_tilted_back(spine, plane)) {
+        drop_lowest_disc(spine, plane);
+        bodies = vertebrae_from_discs(spine, plane);
+    }
+    if (spine.failure.empty()) restore_displaced_discs(spine, bodies, plane);
+    return bodies;
+}
+
 // The fluid-sensitive image reads T1's vertebrae wherever the two planes can be put on each other:
 // through patient coordinates in one frame of reference, else by matching their edges. Failing
 // that, it finds its own discs and takes T1's labels by their sequence.
@@ -149,22 +170,7 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
     const auto t1_plane = extract_plane(t1, mid_sagittal_slice(t1));
     const auto fluid_plane = extract_plane(fluid, mid_sagittal_slice(fluid));
     auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
-    std::map<std::string, VertebraGeometry> t1_bodies;
-    if (t1_spine.failure.empty()) {
-        t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
-        if (lowest_disc_breaks_the_column(t1_spine, t1_bodies)) {  // a band in front of the sacrum
-            drop_lowest_disc(t1_spine, t1_plane);
-            t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
-        }
-        // Judged after the column's shape, which may drop a lowest band below one tilted back
-        // (seed 900 case 24: trimming the chain's ends, the rule saw only the lowest band,
-        // 12 degrees back, and not the 22 degrees of the band above it).
-        while (t1_spine.failure.empty() && lowest_disc_tilted_back(t1_spine, t1_plane)) {
-            drop_lowest_disc(t1_spine, t1_plane);
-            t1_bodies = vertebrae_from_discs(t1_spine, t1_plane);
-        }
-        restore_displaced_discs(t1_spine, t1_bodies, t1_plane);
-    }
+    auto t1_bodies = bodies_of_column(t1_spine, t1_plane);
     if (!t1_spine.failure.empty()) {
         findings.status = AnalysisStatus::NotAnalyzable;
         findings.reason = "sagittal T1 series " + t1.series_instance_uid + ": " + t1_spine.failure;
