@@ -471,6 +471,15 @@ TEST(SpineLocaliser, ABandInFrontOfTheSacrumBelowAShortL5S1IsNotL5S1) {
         EXPECT_GT(std::hypot(disc.x - band_x, disc.y - band_y), 10.0) << disc.label << " is the band";
 }
 
+// A band at (x, y) in plane pixels, `length` mm long, tilted `degrees` (positive: anterior end
+// higher), as the chain rules see a fitted candidate.
+Disc disc_at(double x, double y, double length, double degrees) {
+    Disc disc;
+    disc.x = x, disc.y = y, disc.length = length;
+    disc.angle = degrees * std::numbers::pi / 180.0;
+    return disc;
+}
+
 // A chain may run into a band in front of the column, stronger than the real disc below (seed
 // 600 case 13: in front of L4, tilted 30 degrees backward; the chain could not go on from it and
 // L5/S1 was lost; seed 601 case 11: it went on along more bands in front). The chain is cut at
@@ -482,12 +491,6 @@ TEST(SpineLocaliser, CutsTheChainAtABandInFrontOfTheColumnTurnedBackward) {
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
     const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
-    auto disc_at = [](double x, double y, double length, double degrees) {
-        Disc disc;
-        disc.x = x, disc.y = y, disc.length = length;
-        disc.angle = degrees * std::numbers::pi / 180.0;  // positive: anterior end higher
-        return disc;
-    };
     // Four discs on the column (the fourth `fourth_length` long), then the band tested, then one
     // more band below it.
     auto chain_with = [&](double x_offset, double degrees, double fourth_length = 38) {
@@ -515,14 +518,10 @@ TEST(SpineLocaliser, ALowestBandTiltedBackwardIsNotL5S1) {
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
     const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
-    auto ending_with = [&](double length, double degrees) {  // positive degrees: anterior end higher
+    auto ending_with = [&](double length, double degrees) {  // five discs on the column, then the band
         SpineLocalisation localisation;
-        for (int i = 0; i < 6; ++i) {
-            Disc disc;
-            disc.x = column_x, disc.y = spine.disc_centre(i), disc.length = 38;
-            if (i == 5) disc.length = length, disc.angle = degrees * std::numbers::pi / 180.0;
-            localisation.discs.push_back(disc);
-        }
+        for (int i = 0; i < 5; ++i) localisation.discs.push_back(disc_at(column_x, spine.disc_centre(i), 38, 0));
+        localisation.discs.push_back(disc_at(column_x, spine.disc_centre(5), length, degrees));
         return lowest_disc_tilted_back(localisation, plane);
     };
     EXPECT_TRUE(ending_with(36, 25)) << "anterior end 25 degrees higher";
