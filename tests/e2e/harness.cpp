@@ -12,6 +12,7 @@
 #include <dcmtk/dcmnet/dimse.h>
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -22,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -198,6 +200,9 @@ NodeUnderTest::~NodeUnderTest() {
         process_->signal(SIGTERM);
         if (!process_->wait(10s)) process_->signal(SIGKILL);
     }
+    if (::testing::Test::HasFailure() && process_)
+        std::cerr << "---- log of modic-node on port " << settings_.port << " ----\n"
+                  << log() << "---- end of log ----\n";
 }
 
 void NodeUnderTest::write_config() const {
@@ -257,6 +262,8 @@ void NodeUnderTest::kill9() {
 }
 
 bool NodeUnderTest::running() { return process_ && process_->running(); }
+
+pid_t NodeUnderTest::pid() const { return process_ ? process_->pid() : -1; }
 
 std::string NodeUnderTest::log() const { return read_file(work_dir_ / "node.log"); }
 

@@ -98,7 +98,8 @@ struct NodeSettings {
     std::string extra_toml;  // appended as is
 };
 
-// A modic-node serve process with its own storage folder.
+// A modic-node serve process with its own storage folder. When the test has failed by the time it
+// is destroyed, the node's log is printed (the folder holding it is removed with the test's).
 class NodeUnderTest {
 public:
     NodeUnderTest(const fs::path& work_dir, NodeSettings settings);
@@ -110,6 +111,7 @@ public:
     int stop();
     void kill9();
     bool running();
+    pid_t pid() const;
 
     std::uint16_t port() const { return settings_.port; }
     const std::string& ae_title() const { return settings_.ae_title; }
