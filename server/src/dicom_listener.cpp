@@ -3,18 +3,15 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmnet/diutil.h>
-#include <dcmtk/dcmnet/scppool.h>
 #include <dcmtk/dcmnet/scpthrd.h>
 #include <fmt/core.h>
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <list>
 #include <stdexcept>
-#include <system_error>
 
 #include "received_file.hpp"
 
@@ -52,10 +49,6 @@ struct ListenerContext {
     std::atomic<bool> stopping{false};
 };
 
-// DcmSCPPool constructs its SCPs without arguments (on the listening thread); each worker thread
-// finds its listener's context here, set by the worker before the SCP runs.
-thread_local ListenerContext* current_context = nullptr;
-
 DcmRefuseReasonType dcmtk_reason(Refusal refusal) {
     switch (refusal) {
         case Refusal::CalledAeNotRecognised: return DCMSCP_CALLED_AE_TITLE_NOT_RECOGNIZED;
@@ -67,13 +60,16 @@ DcmRefuseReasonType dcmtk_reason(Refusal refusal) {
 
 // One association: policy at request time, C-ECHO by DcmSCP, C-STORE here.
 class NodeScp : public DcmThreadSCP {
+public:
+    explicit NodeScp(ListenerContext& context) : context_(context) {}
+
 protected:
     void notifyAssociationRequest(const T_ASC_Parameters& params,
                                   DcmSCPActionType& desired_action) override {
         calling_ae_ = trim_ae_title(params.DULparams.callingAPTitle);
         called_ae_ = trim_ae_title(params.DULparams.calledAPTitle);
         peer_address_ = params.DULparams.callingPresentationAddress;
-        refusal_ = context().policy->admit(called_ae_, calling_ae_, peer_address_);
+        refusal_ = context_.policy->admit(called_ae_, calling_ae_, peer_address_);
         if (refusal_) {
             spdlog::warn("association from {} at {} to {} refused: {}", calling_ae_, peer_address_,
                          called_ae_, to_string(*refusal_));
@@ -99,7 +95,7 @@ protected:
 
     void notifyAssociationTermination() override {
         if (!admitted_) return;
-        context().policy->release(calling_ae_);
+        context_.policy->release(calling_ae_);
         if (!acknowledged_)
             spdlog::warn("association from {} at {} refused: no acceptable presentation context "
                          "(SOP classes or transfer syntaxes not accepted)",
@@ -117,7 +113,7 @@ protected:
                                       const DcmPresentationContextInfo& info) override {
         // Stopping: the request before this one was answered; this one is not started, and the
         // association is aborted so that the sender sends it again later (or elsewhere).
-        if (context().stopping) {
+        if (context_.stopping) {
             spdlog::info("association from {}: aborted, the node is stopping", calling_ae_);
             return NET_EC_StopAfterAssociation;
         }
@@ -135,13 +131,13 @@ private:
             return refuse_after_reading(request, context_id, dimse_status::kSopClassNotSupported,
                                         "SOP class not accepted");
         try {
-            context().store->check_free_space();
+            context_.store->check_free_space();
         } catch (const storage::DiskBelowWatermarkError& error) {
             return refuse_after_reading(request, context_id, dimse_status::kOutOfResources,
                                         error.what());
         }
 
-        const std::filesystem::path temp = context().store->new_temp_path();
+        const std::filesystem::path temp = context_.store->new_temp_path();
         const auto began = std::chrono::steady_clock::now();
         OFCondition received = receiveSTORERequest(request, context_id, OFString(temp.c_str()));
         const auto got_data = std::chrono::steady_clock::now();
@@ -173,13 +169,13 @@ private:
                               const storage::IncomingInstance& instance,
                               const std::filesystem::path& temp) {
         try {
-            storage::StoreResult result = context().store->store_instance_file(instance, temp);
+            storage::StoreResult result = context_.store->store_instance_file(instance, temp);
             if (result.outcome == storage::StoreOutcome::duplicate)
                 ++already_held_;
             else
                 ++stored_;  // a conflict is kept apart and flagged: the data is safe too
-            if (result.outcome == storage::StoreOutcome::stored && context().on_stored)
-                context().on_stored(instance.study_uid);
+            if (result.outcome == storage::StoreOutcome::stored && context_.on_stored)
+                context_.on_stored(instance.study_uid);
             if (result.outcome == storage::StoreOutcome::conflict)
                 spdlog::warn("C-STORE from {}: SOP instance {} clashes with a held instance of "
                              "other Study/Series UIDs; kept apart",
@@ -216,7 +212,7 @@ private:
     }
 
     bool sop_class_accepted(const std::string& sop_class) const {
-        for (const auto& accepted : context().settings.storage_sop_classes)
+        for (const auto& accepted : context_.settings.storage_sop_classes)
             if (accepted == sop_class) return true;
         return false;
     }
@@ -226,8 +222,7 @@ private:
         std::filesystem::remove(file, ignored);
     }
 
-    static ListenerContext& context() { return *current_context; }
-
+    ListenerContext& context_;
     std::string calling_ae_, called_ae_, peer_address_;
     std::optional<Refusal> refusal_;
     bool admitted_ = false;
@@ -235,68 +230,12 @@ private:
     std::size_t stored_ = 0, already_held_ = 0, refused_ = 0, echoes_ = 0;
 };
 
-// A pool that carries the listener's context to each of its worker threads.
-class ContextPoolBase : public DcmBaseSCPPool {
-public:
-    ListenerContext context;
-
-    class Worker : public DcmBaseSCPPool::DcmBaseSCPWorker {
-    protected:
-        explicit Worker(DcmBaseSCPPool& pool) : DcmBaseSCPWorker(pool) {}
-        void run() override {
-            current_context = &static_cast<ContextPoolBase&>(m_pool).context;
-            DcmBaseSCPWorker::run();
-        }
-    };
-};
-
-}  // namespace
-
-struct DicomListener::Pool : DcmSCPPool<NodeScp, ContextPoolBase, ContextPoolBase::Worker> {};
-
-DicomListener::DicomListener(ListenerSettings settings, storage::Storage& store,
-                             StoredCallback on_stored)
-    : pool_(std::make_unique<Pool>()) {
-    pool_->context.on_stored = std::move(on_stored);
-    pool_->context.settings = std::move(settings);
-    pool_->context.store = &store;
-    pool_->context.policy = std::make_unique<AssociationPolicy>(pool_->context.settings.association);
-}
-
-DicomListener::~DicomListener() {
-    request_stop();
-    join();
-}
-
-namespace {
-
-void ensure_port_free(std::uint16_t port) {
-    int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (probe < 0) throw std::system_error(errno, std::generic_category(), "socket");
-    int yes = 1;
-    ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_ANY);
-    int bound = ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    int bind_errno = errno;
-    ::close(probe);
-    if (bound != 0)
-        throw std::runtime_error(fmt::format("cannot listen on port {}: {}", port,
-                                             std::system_category().message(bind_errno)));
-}
-
-void configure_pool(DcmSCPConfig& config, const ListenerSettings& settings) {
-    config.setPort(settings.port);
+void configure_associations(DcmSCPConfig& config, const ListenerSettings& settings) {
     config.setAETitle(settings.association.called_ae_title.c_str());
     config.setRespondWithCalledAETitle(OFFalse);
     config.setACSETimeout(settings.acse_timeout_seconds);
     config.setDIMSETimeout(settings.dimse_timeout_seconds);
     config.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
-    // Non-blocking accept with a short timeout, so a stop request is seen within a second.
-    config.setConnectionBlockingMode(DUL_NOBLOCK);
-    config.setConnectionTimeout(1);
     config.setMaxReceivePDULength(settings.max_pdu_bytes);
     config.setHostLookupEnabled(OFFalse);
 
@@ -316,26 +255,118 @@ void configure_pool(DcmSCPConfig& config, const ListenerSettings& settings) {
     for (const auto& sop_class : settings.storage_sop_classes) add(sop_class, syntaxes);
 }
 
+void drop_association(T_ASC_Association*& association) {
+    if (!association) return;
+    ASC_dropAssociation(association);
+    ASC_destroyAssociation(&association);
+}
+
 }  // namespace
+
+// The accept loop and the associations under way. DCMTK's DcmSCPPool is not used: in DCMTK 3.6.7
+// its worker threads delete themselves and are never joined, so every association left its
+// thread's stack mapped (8 MiB of address space and about 40 KiB of memory each, for good).
+struct DicomListener::Pool {
+    ListenerContext context;
+    DcmSharedSCPConfig association_config;
+    T_ASC_Network* network = nullptr;
+    std::list<std::future<void>> associations;  // each on a thread of its own
+
+    void serve();
+    void accept(T_ASC_Association* association);
+    void run_association(T_ASC_Association* association);
+    void forget_finished_associations();
+};
+
+void DicomListener::Pool::serve() {
+    constexpr int kAcceptTimeoutSeconds = 1;  // a stop request is seen within a second
+    while (!context.stopping) {
+        forget_finished_associations();
+        T_ASC_Association* association = nullptr;
+        OFCondition received = ASC_receiveAssociation(
+            network, &association, context.settings.max_pdu_bytes, nullptr, nullptr, OFFalse,
+            DUL_NOBLOCK, kAcceptTimeoutSeconds);
+        if (received == DUL_NOASSOCIATIONREQUEST) {
+            ASC_destroyAssociation(&association);
+        } else if (received.bad()) {
+            spdlog::warn("association request not received: {}", received.text());
+            drop_association(association);
+        } else {
+            accept(association);
+        }
+    }
+    associations.clear();  // waits for each: a C-STORE under way is answered first
+    ASC_dropNetwork(&network);
+}
+
+void DicomListener::Pool::accept(T_ASC_Association* association) {
+    // The policy counts admitted associations and refuses over-limit callers with the reason.
+    // The threads of associations it refused live on for a moment after the refusal, so the
+    // listener's own limit leaves room for them; it is the backstop against a flood of requests.
+    constexpr std::size_t kThreadsForRefusals = 8;
+    if (associations.size() >= context.settings.association.max_associations + kThreadsForRefusals) {
+        spdlog::warn("association from {} refused: {} association(s) under way, the maximum",
+                     association->params->DULparams.callingPresentationAddress,
+                     associations.size());
+        T_ASC_RejectParameters reject{ASC_RESULT_REJECTEDTRANSIENT,
+                                      ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+                                      ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED};
+        ASC_rejectAssociation(association, &reject);
+        drop_association(association);
+        return;
+    }
+    associations.push_back(
+        std::async(std::launch::async, [this, association] { run_association(association); }));
+}
+
+void DicomListener::Pool::run_association(T_ASC_Association* association) {
+    try {
+        NodeScp scp(context);
+        scp.setSharedConfig(association_config);
+        scp.run(association);  // the SCP owns the association and drops it when done
+    } catch (const std::exception& error) {
+        spdlog::error("association ended by an internal error: {}", error.what());
+    }
+}
+
+void DicomListener::Pool::forget_finished_associations() {
+    associations.remove_if([](const std::future<void>& association) {
+        return association.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
+}
+
+DicomListener::DicomListener(ListenerSettings settings, storage::Storage& store,
+                             StoredCallback on_stored)
+    : pool_(std::make_unique<Pool>()) {
+    pool_->context.on_stored = std::move(on_stored);
+    pool_->context.settings = std::move(settings);
+    pool_->context.store = &store;
+    pool_->context.policy = std::make_unique<AssociationPolicy>(pool_->context.settings.association);
+}
+
+DicomListener::~DicomListener() {
+    request_stop();
+    join();
+    if (pool_->network) ASC_dropNetwork(&pool_->network);  // started, never served
+}
 
 void DicomListener::start() {
     const ListenerSettings& settings = pool_->context.settings;
-    ensure_port_free(settings.port);
-    configure_pool(pool_->getConfig(), settings);
-    pool_->setMaxThreads(static_cast<Uint16>(settings.association.max_associations));
-    thread_ = std::thread([this, port = settings.port] {
-        OFCondition result = pool_->listen();
-        if (result.bad()) spdlog::error("DICOM listener on port {} stopped: {}", port, result.text());
-    });
+    DcmSCPConfig config;
+    configure_associations(config, settings);
+    pool_->association_config = DcmSharedSCPConfig(config);
+    OFCondition opened = ASC_initializeNetwork(NET_ACCEPTOR, settings.port,
+                                               static_cast<int>(settings.acse_timeout_seconds),
+                                               &pool_->network);
+    if (opened.bad())
+        throw std::runtime_error(fmt::format("cannot listen on port {}: {}", settings.port,
+                                             opened.text()));
+    thread_ = std::thread([this] { pool_->serve(); });
     spdlog::info("listening for DICOM on port {} as {} ({} association(s) at most)", settings.port,
                  settings.association.called_ae_title, settings.association.max_associations);
 }
 
-void DicomListener::request_stop() {
-    if (!pool_) return;
-    pool_->context.stopping = true;
-    pool_->stopAfterCurrentAssociations();
-}
+void DicomListener::request_stop() { pool_->context.stopping = true; }
 
 void DicomListener::join() {
     if (thread_.joinable()) thread_.join();

@@ -5,10 +5,13 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
 
@@ -129,6 +132,28 @@ TEST(NodeE2e, AssociationLimitsPerCallerAndInTotal) {
     // Idle associations would hold the node's stop until their DIMSE timeout: release them first.
     second.reset();
     other.reset();
+    EXPECT_EQ(node.stop(), 0);
+}
+
+// The memory mappings of the node's process (a thread's stack is one, its guard page another).
+std::size_t memory_mappings(pid_t pid) {
+    std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+    return static_cast<std::size_t>(std::count(std::istreambuf_iterator<char>(maps),
+                                               std::istreambuf_iterator<char>(), '\n'));
+}
+
+TEST(NodeE2e, AssociationsThatEndedLeaveNoThreadBehind) {
+    TempDir work("modic-e2e-threads");
+    NodeUnderTest node(work.path(), {});
+    node.start();
+    // The first associations bring the allocator's per-thread arenas; they stay, and are few.
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(echo(node.port(), "SCU", "MODICNODE").exit_code, 0);
+    const std::size_t before = memory_mappings(node.pid());
+    for (int i = 0; i < 100; ++i) ASSERT_EQ(echo(node.port(), "SCU", "MODICNODE").exit_code, 0);
+    for (int i = 0; i < 20; ++i) EXPECT_NE(echo(node.port(), "SCU", "OTHERNODE").exit_code, 0);
+    const std::size_t after = memory_mappings(node.pid());
+    // A thread never joined keeps its stack mapped: 120 associations would add 240 mappings.
+    EXPECT_LT(after, before + 20) << "mappings before " << before << ", after " << after;
     EXPECT_EQ(node.stop(), 0);
 }
 

@@ -1,5 +1,5 @@
-// The node's DICOM SCP: Verification and Storage on DCMTK's DcmSCPPool (one thread per
-// association, a maximum from the configuration).
+// The node's DICOM SCP: Verification and Storage, one DCMTK DcmThreadSCP per association, each on
+// a thread of its own (a maximum from the configuration).
 #pragma once
 
 #include <cstdint>
