@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -355,8 +356,12 @@ void DicomListener::start() {
     DcmSCPConfig config;
     configure_associations(config, settings);
     pool_->association_config = DcmSharedSCPConfig(config);
-    OFCondition opened = ASC_initializeNetwork(NET_ACCEPTOR, settings.port,
-                                               static_cast<int>(settings.acse_timeout_seconds),
+    // The association request is read on the accepting thread (DCMTK reads it with the accept),
+    // so a connection that sends nothing holds every caller behind it until this timeout: a
+    // port probe left open, a half-open connection. A real caller sends its request at once.
+    constexpr unsigned kMaxRequestWaitSeconds = 5;
+    const unsigned request_wait = std::min(settings.acse_timeout_seconds, kMaxRequestWaitSeconds);
+    OFCondition opened = ASC_initializeNetwork(NET_ACCEPTOR, settings.port, static_cast<int>(request_wait),
                                                &pool_->network);
     if (opened.bad())
         throw std::runtime_error(fmt::format("cannot listen on port {}: {}", settings.port,

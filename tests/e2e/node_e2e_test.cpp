@@ -7,7 +7,10 @@
 #include <dcmtk/dcmdata/dcuid.h>
 #include <fmt/core.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -154,6 +157,39 @@ TEST(NodeE2e, AssociationsThatEndedLeaveNoThreadBehind) {
     const std::size_t after = memory_mappings(node.pid());
     // A thread never joined keeps its stack mapped: 120 associations would add 240 mappings.
     EXPECT_LT(after, before + 20) << "mappings before " << before << ", after " << after;
+    EXPECT_EQ(node.stop(), 0);
+}
+
+// A TCP connection to the node that never sends an association request (a port probe left open).
+class SilentConnection {
+public:
+    explicit SilentConnection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    }
+    ~SilentConnection() { ::close(fd_); }
+    bool connected() const { return connected_; }
+
+private:
+    int fd_;
+    bool connected_ = false;
+};
+
+TEST(NodeE2e, AConnectionThatSendsNothingHoldsOtherCallersOnlyBriefly) {
+    TempDir work("modic-e2e-silent");
+    NodeUnderTest node(work.path(), {});  // ACSE timeout 10 s (harness)
+    node.start();
+    SilentConnection silent(node.port());
+    ASSERT_TRUE(silent.connected());
+    // Waiting for the silent caller's request for the full ACSE timeout would outlast this
+    // caller's own 8 s: the node gives up on it after 5.
+    const auto echo = run_command({"echoscu", "-ta", "8", "-aet", "SCU", "-aec", "MODICNODE",
+                                   "127.0.0.1", std::to_string(node.port())});
+    EXPECT_EQ(echo.exit_code, 0) << echo.output;
+    EXPECT_TRUE(wait_until([&] { return log_contains(node, "association request not received"); }, 5s));
     EXPECT_EQ(node.stop(), 0);
 }
 
