@@ -108,6 +108,7 @@ void Storage::Impl::recover(TimePoint now) {
     std::lock_guard lock(db_mutex);
     sqlite::Transaction transaction(db);
     const std::int64_t now_ms = to_millis(now);
+    const int given_up = fail_jobs_interrupted_too_often_locked(now_ms);
     db.statement("UPDATE jobs SET state = 'queued', updated_at = ? WHERE state = 'analysing'").bind_all(now_ms).run();
     const int requeued = db.changes();
 
@@ -149,10 +150,35 @@ void Storage::Impl::recover(TimePoint now) {
     }
     const int orphans = remove_orphans_locked(now);
     transaction.commit();
-    if (requeued || !reporting.empty() || resent || dropped || orphans)
-        spdlog::info("recovery: {} job(s) back to queued, {} job(s) continue reporting, {} delivery(ies) due again, "
-                     "{} incomplete instance(s) dropped, {} unindexed file(s) removed",
-                     requeued, reporting.size(), resent, dropped, orphans);
+    if (requeued || given_up || !reporting.empty() || resent || dropped || orphans)
+        spdlog::info("recovery: {} job(s) back to queued, {} failed after repeated interruptions, {} job(s) "
+                     "continue reporting, {} delivery(ies) due again, {} incomplete instance(s) dropped, "
+                     "{} unindexed file(s) removed",
+                     requeued, given_up, reporting.size(), resent, dropped, orphans);
+}
+
+// The analysis runs in the node's process: a study whose analysis brings the process down (a
+// decoder crashing on its pixels) is found "analysing" at every start. Analysed again each time,
+// it would bring the node down at each restart and hold every study queued behind it. A job
+// interrupted kMaxInterruptedAnalyses times (each claim counts an attempt) fails instead, for an
+// operator to look at; `modic-node retry` gives it fresh attempts.
+int Storage::Impl::fail_jobs_interrupted_too_often_locked(std::int64_t now_ms) {
+    std::vector<std::pair<std::int64_t, std::string>> poisoned;
+    auto& select = db.statement("SELECT id, study_uid FROM jobs WHERE state = 'analysing' AND attempts >= ?");
+    select.reset();
+    select.bind_all(Storage::kMaxInterruptedAnalyses);
+    while (select.step()) poisoned.emplace_back(select.integer(0), select.text(1));
+    select.reset();
+    const std::string error = fmt::format("the analysis was interrupted {} times (the node stopped during it each "
+                                          "time, possibly because of this study); retry the job to analyse again",
+                                          Storage::kMaxInterruptedAnalyses);
+    for (const auto& [job_id, study_uid] : poisoned) {
+        spdlog::error("job {} study {}: failed: {}", job_id, study_uid, error);
+        db.statement("UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ? WHERE id = ?")
+            .bind_all(error, now_ms, job_id)
+            .run();
+    }
+    return static_cast<int>(poisoned.size());
 }
 
 // A crash between an instance's rename and its index commit leaves a file the index does not

@@ -304,6 +304,9 @@ RetryResult Storage::retry_job(std::int64_t job_id, TimePoint now) {
         }
         result.new_state = result.deliveries_rearmed > 0 ? JobState::reporting : JobState::queued;
         impl_->set_job_state_locked(job_id, JobState::failed, result.new_state);
+        // Analysed again with fresh attempts: the count of interruptions starts over.
+        if (result.new_state == JobState::queued)
+            db.statement("UPDATE jobs SET attempts = 0 WHERE id = ?").bind_all(job_id).run();
         transaction.commit();
     }
     impl_->sync();

@@ -108,6 +108,40 @@ TEST(Recovery, EveryStateContinuesAfterACrash) {
     EXPECT_EQ(due[0].job_id, crashed.sending);
 }
 
+// A study whose analysis brings the node down is found "analysing" at each start. After the
+// third interruption it fails, and the job queued behind it is the next one claimed.
+TEST(Recovery, AnAnalysisInterruptedThreeTimesFailsInsteadOfRunningAgain) {
+    TempFolder folder;
+    std::int64_t poisoned = 0, behind = 0;
+    {
+        Storage storage(options_for(folder.path()));
+        for (const std::string study : {"1.1", "1.2"}) {
+            storage.store_instance(instance(study, study + ".1", study + ".1.1"), bytes_for(study));
+            const auto jobs = storage.create_jobs_for_quiet_studies(seconds(0), Clock::now() + seconds(1));
+            ASSERT_EQ(jobs.size(), 1u);
+            (study == "1.1" ? poisoned : behind) = jobs[0].id;
+        }
+    }
+    for (int start = 1; start <= Storage::kMaxInterruptedAnalyses; ++start) {
+        Storage storage(options_for(folder.path()));  // recovery at open
+        EXPECT_EQ(storage.find_job(poisoned)->state, JobState::queued) << "start " << start;
+        const auto claimed = storage.claim_next_job();
+        ASSERT_TRUE(claimed);
+        ASSERT_EQ(claimed->id, poisoned);
+        EXPECT_EQ(claimed->attempts, start);
+        // Destroyed while analysing, as when the analysis kills the process.
+    }
+    Storage storage(options_for(folder.path()));
+    const Job failed = *storage.find_job(poisoned);
+    EXPECT_EQ(failed.state, JobState::failed);
+    EXPECT_NE(failed.last_error.find("interrupted 3 times"), std::string::npos) << failed.last_error;
+    EXPECT_EQ(storage.claim_next_job()->id, behind);
+
+    // The administrator's retry gives it fresh attempts.
+    EXPECT_EQ(storage.retry_job(poisoned, Clock::now()).new_state, JobState::queued);
+    EXPECT_EQ(storage.find_job(poisoned)->attempts, 0);
+}
+
 TEST(Recovery, AdminOpenChangesNothing) {
     TempFolder folder;
     const CrashedStore crashed(folder.path());

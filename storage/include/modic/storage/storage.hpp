@@ -122,10 +122,14 @@ public:
     //   queued    -> analysing (claim_next_job) | ignored | not_analyzable | failed (set_job_outcome)
     //   analysing -> reporting | done (record_report) | failed | ignored | not_analyzable
     //                                                                     (set_job_outcome)
-    //             -> queued (recovery at open)
+    //             -> queued (recovery at open) | failed (recovery at open, after
+    //                kMaxInterruptedAnalyses attempts: the analysis may be what stops the node)
     //   not_analyzable -> reporting | done (record_report: an SR saying so is sent)
     //   reporting -> delivered (every delivery sent) | failed (a delivery gave up and none pending)
     //   failed    -> queued | reporting (retry_job)
+
+    // Analyses interrupted this many times (found "analysing" at open) fail instead of running again.
+    static constexpr int kMaxInterruptedAnalyses = 3;
 
     // Takes the oldest queued job, moves it to analysing, attempts + 1. nullopt if none.
     std::optional<Job> claim_next_job();
