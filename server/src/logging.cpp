@@ -5,7 +5,7 @@
 #include <dcmtk/oflog/logger.h>
 #include <dcmtk/oflog/oflog.h>
 #include <dcmtk/oflog/spi/logevent.h>
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <mutex>
@@ -84,8 +84,13 @@ void init_logging(spdlog::level::level_enum level, const std::filesystem::path& 
         root.addAppender(oflog::SharedAppenderPtr(new SpdlogAppender()));
     });
     if (!file.empty()) {
-        // Called at start-up, before other threads log: adding a sink here is safe.
-        auto file_sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string());
+        // Called at start-up, before other threads log: adding a sink here is safe. The file is
+        // rotated by size, so that a node left running for years cannot fill its disk with its
+        // log (a full disk would stop it accepting images): the file and its last kKeptLogFiles
+        // predecessors (modic-node.1.log, ...), kMaxLogFileBytes each.
+        constexpr std::size_t kMaxLogFileBytes = 50u * 1024 * 1024, kKeptLogFiles = 4;
+        auto file_sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(file.string(), kMaxLogFileBytes,
+                                                                                 kKeptLogFiles);
         file_sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %-5l [%t] %v");
         spdlog::default_logger()->sinks().push_back(file_sink);
     }

@@ -217,7 +217,9 @@ void NodeUnderTest::write_config() const {
                        settings_.max_associations, settings_.max_associations_per_ae);
     out << fmt::format("[delivery]\nretry_initial_seconds = {}\nretry_max_seconds = {}\n\n",
                        settings_.retry_initial_seconds, settings_.retry_max_seconds);
-    out << "[logging]\nlevel = \"debug\"\n\n";
+    out << "[logging]\nlevel = \"debug\"\n";
+    if (!settings_.log_file.empty()) out << fmt::format("file = \"{}\"\n", settings_.log_file);
+    out << "\n";
     for (const auto& [ae, host] : settings_.peers) {
         out << fmt::format("[[peers]]\nae_title = \"{}\"\n", ae);
         if (!host.empty()) out << fmt::format("host = \"{}\"\n", host);

@@ -95,6 +95,7 @@ struct NodeSettings {
     int retry_max_seconds = 2;
     int max_associations = 8;
     int max_associations_per_ae = 4;
+    std::string log_file;  // logging.file, relative to the node's folder; empty: stderr only
     std::string extra_toml;  // appended as is
 };
 

@@ -108,6 +108,21 @@ TEST(NodeE2e, EchoAndAssociationPolicy) {
     EXPECT_TRUE(log_contains(node, "modic-node stopped"));
 }
 
+TEST(NodeE2e, TheLogIsAlsoWrittenToTheConfiguredFile) {
+    TempDir work("modic-e2e-logfile");
+    NodeSettings settings;
+    settings.log_file = "log/modic-node.log";
+    NodeUnderTest node(work.path(), settings);
+    node.start();
+    ASSERT_EQ(echo(node.port(), "SCU", "MODICNODE").exit_code, 0);
+    EXPECT_EQ(node.stop(), 0);
+    std::ifstream file(work.path() / "log" / "modic-node.log");
+    ASSERT_TRUE(file) << "no log file";
+    const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("association from SCU at 127.0.0.1 ended"), std::string::npos) << text;
+    EXPECT_NE(text.find("modic-node stopped"), std::string::npos);
+}
+
 TEST(NodeE2e, AssociationLimitsPerCallerAndInTotal) {
     TempDir work("modic-e2e-limits");
     NodeSettings settings;
