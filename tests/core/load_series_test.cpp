@@ -232,6 +232,38 @@ TEST(LoadSeries, AnImageWithoutPositionIsNotLoadable) {
         << loaded.error;
 }
 
+// A change's volume is its area times the slice thickness: a header's 0 or negative
+// SliceThickness gives way to the spacing between slices, and to 1 mm, said, for one slice.
+TEST(LoadSeries, ASliceThicknessThatIsNotPositiveIsNotUsed) {
+    TempDir dir;
+    SyntheticMr base;
+    base.slice_thickness_mm = -5;
+    const auto files = test::write_sagittal_series(base, {0, 1, 2}, 4.4, dir.path());
+    const auto several = load_series(sources_of(files), "t1");
+    ASSERT_TRUE(several.volume.has_value()) << several.error;
+    EXPECT_NEAR(several.volume->slice_thickness_mm, 4.4, 1e-9);
+
+    SyntheticMr single;
+    single.slice_thickness_mm = 0;
+    write_mr(single, dir / "single.dcm");
+    const auto one = load_series({source_of(dir / "single.dcm", single)}, "t1");
+    ASSERT_TRUE(one.volume.has_value()) << one.error;
+    EXPECT_DOUBLE_EQ(one.volume->slice_thickness_mm, 1.0);
+    ASSERT_EQ(one.warnings.size(), 1u);
+    EXPECT_NE(one.warnings[0].find("has no usable SliceThickness; 1 mm assumed"), std::string::npos)
+        << one.warnings[0];
+}
+
+TEST(LoadSeries, AnImplausiblePixelSpacingIsNotLoadable) {
+    TempDir dir;
+    SyntheticMr mr;
+    mr.pixel_spacing_mm = {1e9, 1e9};
+    write_mr(mr, dir / "huge.dcm");
+    const auto loaded = load_series({source_of(dir / "huge.dcm", mr)}, "t1");
+    EXPECT_FALSE(loaded.volume.has_value());
+    EXPECT_NE(loaded.error.find("huge.dcm has an invalid PixelSpacing"), std::string::npos) << loaded.error;
+}
+
 TEST(LoadSeries, AFileThatVanishedIsReportedNotThrown) {
     TempDir dir;
     const auto loaded = load_series(sources_of({dir / "gone.dcm"}), "t2");

@@ -22,6 +22,8 @@ using Vec3 = std::array<double, 3>;
 constexpr double kSamePositionMm = 0.01;
 // Spacing between neighbours may differ from the median by this fraction before we warn.
 constexpr double kSpacingTolerance = 0.1;
+// No MR image has pixels this large; a larger PixelSpacing is a broken header.
+constexpr double kMaxPixelSpacingMm = 50.0;
 
 // An instance whose pixels cannot be used; its message goes to the findings' reason.
 struct BadInstance : std::runtime_error {
@@ -75,10 +77,18 @@ void require_geometry(const InstanceHeader& h) {
     }
     const auto& o = *h.orientation;
     const Vec3 n = cross({o[0], o[1], o[2]}, {o[3], o[4], o[5]});
-    if (!(dot(n, n) > 1e-6) || !((*h.pixel_spacing_mm)[0] > 0) || !((*h.pixel_spacing_mm)[1] > 0)) {
-        throw BadInstance(fmt::format(
-            "{} has an invalid ImageOrientationPatient or PixelSpacing", where(h)));
-    }
+    if (!(dot(n, n) > 1e-6)) throw BadInstance(fmt::format("{} has an invalid ImageOrientationPatient", where(h)));
+    for (const double spacing : *h.pixel_spacing_mm)
+        if (!(spacing > 0 && spacing <= kMaxPixelSpacingMm))
+            throw BadInstance(fmt::format("{} has an invalid PixelSpacing ({} mm; an MR image's lies between 0 "
+                                          "and {} mm)", where(h), spacing, kMaxPixelSpacingMm));
+}
+
+// The header's SliceThickness when it is a positive number (a header may carry 0 or worse).
+std::optional<double> usable_thickness(const InstanceHeader& h) {
+    if (h.slice_thickness_mm && *h.slice_thickness_mm > 0 && std::isfinite(*h.slice_thickness_mm))
+        return h.slice_thickness_mm;
+    return std::nullopt;
 }
 
 Uint16 uint16_of(DcmItem& item, const DcmTagKey& tag, Uint16 fallback) {
@@ -253,10 +263,8 @@ double slice_spacing(const std::vector<Slice>& slices, std::vector<std::string>&
     const auto& first = slices.front().header;
     if (slices.size() == 1) {
         // One slice has no neighbour: its thickness is its through-plane extent.
-        if (first.slice_thickness_mm && *first.slice_thickness_mm > 0) {
-            return *first.slice_thickness_mm;
-        }
-        warnings.push_back(fmt::format("{} has no SliceThickness; 1 mm assumed", where(first)));
+        if (const auto thickness = usable_thickness(first)) return *thickness;
+        warnings.push_back(fmt::format("{} has no usable SliceThickness; 1 mm assumed", where(first)));
         return 1.0;
     }
     std::vector<double> gaps;
@@ -306,7 +314,9 @@ SeriesVolume build_volume(const std::vector<Slice>& slices, double spacing_betwe
     volume.series_instance_uid = first.series_instance_uid;
     volume.frame_of_reference_uid = first.frame_of_reference_uid;
     volume.role = role;
-    volume.slice_thickness_mm = first.slice_thickness_mm.value_or(spacing_between_slices);
+    // A change's volume is its area times this; without a usable SliceThickness, the slices'
+    // spacing (for one slice, what slice_spacing assumed).
+    volume.slice_thickness_mm = usable_thickness(first).value_or(spacing_between_slices);
     float* buffer = image->GetBufferPointer();
     const std::size_t slice_size = static_cast<std::size_t>(rows) * columns;
     for (std::size_t k = 0; k < slices.size(); ++k) {
