@@ -1,3 +1,6 @@
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
 #include <gtest/gtest.h>
 
 #include "dicom_test_files.hpp"
@@ -80,6 +83,32 @@ TEST(AnalyseStudy, UndecodablePixelsMakeItNotAnalysableWithInstanceAndFile) {
         << findings.reason;
     EXPECT_TRUE(findings.levels.empty());
     EXPECT_EQ(findings.summary.rfind("Not analysed", 0), 0u) << findings.summary;
+}
+
+// Without a Frame of Reference UID, two series' patient coordinates cannot be compared (in
+// spider_052 they lie 45 mm apart): the fluid image is then aligned by content, as between two
+// frames, and the study reads as it does with its UIDs.
+TEST(AnalyseStudy, SeriesWithoutAFrameOfReferenceAreAlignedByContent) {
+    TempDir with_uids, without_uids;
+    copy_spider("spider_052", with_uids.path());
+    copy_spider("spider_052", without_uids.path());
+    for (const auto* name : {"t1.dcm", "t2.dcm"}) {
+        DcmFileFormat file;
+        const auto path = without_uids / name;
+        ASSERT_TRUE(file.loadFile(path.c_str()).good());
+        file.loadAllDataIntoMemory();  // the file itself is overwritten
+        file.getDataset()->findAndDeleteElement(DCM_FrameOfReferenceUID);
+        ASSERT_TRUE(file.saveFile(path.c_str()).good());
+    }
+    const auto expected = analyse_study(scan_folder(with_uids.path()).instances);
+    const auto found = analyse_study(scan_folder(without_uids.path()).instances);
+    ASSERT_EQ(found.status, AnalysisStatus::Analyzed) << found.reason;
+    ASSERT_EQ(found.endplates.size(), expected.endplates.size());
+    for (std::size_t i = 0; i < found.endplates.size(); ++i) {
+        EXPECT_EQ(found.endplates[i].vertebra, expected.endplates[i].vertebra);
+        EXPECT_EQ(found.endplates[i].modic_type, expected.endplates[i].modic_type)
+            << found.endplates[i].vertebra << " " << to_string(found.endplates[i].side);
+    }
 }
 
 TEST(AnalyseStudy, SeriesOfTwoPatientsAreNotAnalysed) {

@@ -86,7 +86,7 @@ std::map<std::string, VertebraGeometry> bodies_of_column(SpineLocalisation& spin
 std::map<std::string, VertebraGeometry> fluid_vertebrae(const SagittalPlane& t1_plane, const SpineLocalisation& t1_spine,
                                                         const std::map<std::string, VertebraGeometry>& t1_bodies,
                                                         const SagittalPlane& fluid_plane) {
-    if (t1_plane.source->frame_of_reference_uid == fluid_plane.source->frame_of_reference_uid)
+    if (share_frame_of_reference(*t1_plane.source, *fluid_plane.source))
         return map_vertebrae(t1_bodies, t1_plane, fluid_plane);
     if (const auto placed = align_t1_to_fluid(t1_plane, t1_spine, fluid_plane))
         return map_vertebrae(t1_bodies, *placed, fluid_plane);
@@ -132,7 +132,7 @@ public:
         const auto shift = to_midline_.find(vertebra);
         const auto body = t1_middle_.bodies.find(vertebra);
         if (shift == to_midline_.end() || body == t1_middle_.bodies.end() ||
-            t1_.frame_of_reference_uid != fluid_.frame_of_reference_uid)
+            !share_frame_of_reference(t1_, fluid_))
             return nullptr;
         PointMm midline = t1_middle_.plane->to_patient(body->second.centre[0], body->second.centre[1]);
         for (int i = 0; i < 3; ++i) midline[i] += shift->second[i];

@@ -23,4 +23,11 @@ struct SeriesVolume {
     double slice_thickness_mm = 0.0;
 };
 
+// Whether two series' patient coordinates may be compared: the same Frame of Reference UID. A
+// series without one (a non-conformant header) shares a frame with none: its coordinates may be
+// those of another session, 10-50 mm off.
+inline bool share_frame_of_reference(const SeriesVolume& a, const SeriesVolume& b) {
+    return !a.frame_of_reference_uid.empty() && a.frame_of_reference_uid == b.frame_of_reference_uid;
+}
+
 }  // namespace modic::core
