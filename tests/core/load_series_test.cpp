@@ -264,6 +264,28 @@ TEST(LoadSeries, AnImplausiblePixelSpacingIsNotLoadable) {
     EXPECT_NE(loaded.error.find("huge.dcm has an invalid PixelSpacing"), std::string::npos) << loaded.error;
 }
 
+// ImageOrientationPatient is two perpendicular unit vectors; rounding in the header is let pass.
+TEST(LoadSeries, AnOrientationThatIsNotTwoPerpendicularUnitVectorsIsNotLoadable) {
+    TempDir dir;
+    for (const auto& [name, orientation] :
+         {std::pair{"skewed", std::array<double, 6>{0, 1, 0, 0, 0.5, -1}},
+          std::pair{"scaled", std::array<double, 6>{0, 2, 0, 0, 0, -2}}}) {
+        SyntheticMr mr;
+        mr.orientation = orientation;
+        const auto file = dir / (std::string(name) + ".dcm");
+        write_mr(mr, file);
+        const auto loaded = load_series({source_of(file, mr)}, "t1");
+        EXPECT_FALSE(loaded.volume.has_value()) << name;
+        EXPECT_NE(loaded.error.find(name + std::string(".dcm has an invalid ImageOrientationPatient")),
+                  std::string::npos)
+            << loaded.error;
+    }
+    SyntheticMr rounded;
+    rounded.orientation = {0, 0.99999, 0.00436, 0, -0.00436, -0.99999};  // printed to 5 decimals
+    write_mr(rounded, dir / "rounded.dcm");
+    EXPECT_TRUE(load_series({source_of(dir / "rounded.dcm", rounded)}, "t1").volume.has_value());
+}
+
 TEST(LoadSeries, AFileThatVanishedIsReportedNotThrown) {
     TempDir dir;
     const auto loaded = load_series(sources_of({dir / "gone.dcm"}), "t2");

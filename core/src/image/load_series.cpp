@@ -22,6 +22,8 @@ using Vec3 = std::array<double, 3>;
 constexpr double kSamePositionMm = 0.01;
 // Spacing between neighbours may differ from the median by this fraction before we warn.
 constexpr double kSpacingTolerance = 0.1;
+// ImageOrientationPatient's vectors may be off unit length and perpendicularity by this much.
+constexpr double kOrientationTolerance = 0.01;
 // No MR image has pixels this large; a larger PixelSpacing is a broken header.
 constexpr double kMaxPixelSpacingMm = 50.0;
 
@@ -75,9 +77,13 @@ void require_geometry(const InstanceHeader& h) {
         throw BadInstance(fmt::format("{} has no usable {}: its image cannot be placed in space",
                                       where(h), missing));
     }
+    // Two perpendicular unit vectors, to the precision headers print them in.
     const auto& o = *h.orientation;
-    const Vec3 n = cross({o[0], o[1], o[2]}, {o[3], o[4], o[5]});
-    if (!(dot(n, n) > 1e-6)) throw BadInstance(fmt::format("{} has an invalid ImageOrientationPatient", where(h)));
+    const Vec3 row{o[0], o[1], o[2]}, column{o[3], o[4], o[5]};
+    if (!(std::abs(dot(row, row) - 1) < kOrientationTolerance && std::abs(dot(column, column) - 1) < kOrientationTolerance &&
+          std::abs(dot(row, column)) < kOrientationTolerance))
+        throw BadInstance(fmt::format("{} has an invalid ImageOrientationPatient (not two perpendicular unit "
+                                      "vectors): its image cannot be placed in space", where(h)));
     for (const double spacing : *h.pixel_spacing_mm)
         if (!(spacing > 0 && spacing <= kMaxPixelSpacingMm))
             throw BadInstance(fmt::format("{} has an invalid PixelSpacing ({} mm; an MR image's lies between 0 "
