@@ -13,6 +13,7 @@
 #include <future>
 #include <list>
 #include <stdexcept>
+#include <system_error>
 
 #include "received_file.hpp"
 
@@ -275,6 +276,7 @@ struct DicomListener::Pool {
 
     void serve();
     void accept(T_ASC_Association* association);
+    void reject_busy(T_ASC_Association*& association, const std::string& why);
     void run_association(T_ASC_Association* association);
     void forget_finished_associations();
 };
@@ -306,18 +308,23 @@ void DicomListener::Pool::accept(T_ASC_Association* association) {
     // listener's own limit leaves room for them; it is the backstop against a flood of requests.
     constexpr std::size_t kThreadsForRefusals = 8;
     if (associations.size() >= context.settings.association.max_associations + kThreadsForRefusals) {
-        spdlog::warn("association from {} refused: {} association(s) under way, the maximum",
-                     association->params->DULparams.callingPresentationAddress,
-                     associations.size());
-        T_ASC_RejectParameters reject{ASC_RESULT_REJECTEDTRANSIENT,
-                                      ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
-                                      ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED};
-        ASC_rejectAssociation(association, &reject);
-        drop_association(association);
+        reject_busy(association, fmt::format("{} association(s) under way, the maximum", associations.size()));
         return;
     }
-    associations.push_back(
-        std::async(std::launch::async, [this, association] { run_association(association); }));
+    try {
+        associations.push_back(
+            std::async(std::launch::async, [this, association] { run_association(association); }));
+    } catch (const std::system_error& error) {  // no thread to be had: the system's limits
+        reject_busy(association, fmt::format("no thread for it ({})", error.what()));
+    }
+}
+
+void DicomListener::Pool::reject_busy(T_ASC_Association*& association, const std::string& why) {
+    spdlog::warn("association from {} refused: {}", association->params->DULparams.callingPresentationAddress, why);
+    T_ASC_RejectParameters reject{ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+                                  ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED};
+    ASC_rejectAssociation(association, &reject);
+    drop_association(association);
 }
 
 void DicomListener::Pool::run_association(T_ASC_Association* association) {
