@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "modic/config/config.hpp"
+
 namespace modic::server {
 namespace {
 
@@ -75,6 +77,9 @@ std::optional<Refusal> AssociationPolicy::admit(const std::string& called_ae,
     if (trim_ae_title(called_ae) != trim_ae_title(rules_.called_ae_title))
         return Refusal::CalledAeNotRecognised;
     const std::string caller = trim_ae_title(calling_ae);
+    // A title with a control character or a backslash is no DICOM AE title (PS3.5): whatever
+    // the peers allow, "*" included, such a caller is none of them.
+    if (!config::is_valid_ae_title(caller)) return Refusal::CallingAeNotRecognised;
     if (!caller_allowed(caller, peer_address)) return Refusal::CallingAeNotRecognised;
     std::lock_guard lock(mutex_);
     if (open_total_ >= rules_.max_associations) return Refusal::TooManyAssociations;

@@ -6,7 +6,9 @@
 #include <dcmtk/oflog/oflog.h>
 #include <dcmtk/oflog/spi/logevent.h>
 #include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <fmt/core.h>
 
 #include <mutex>
 #include <stdexcept>
@@ -56,7 +58,41 @@ protected:
         "Element PixelData (7fe0,0010) encountered, skipping rest of dataset";
 };
 
+// The message with its control characters written out ("\n", "\x1b"): what a peer sends (an
+// AE title, a series description in a reason) can neither split an event over lines, nor forge a
+// line, nor drive the operator's terminal.
+class OneLineMessage : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& message, const std::tm&, spdlog::memory_buf_t& out) override {
+        const std::string escaped = escape_control_characters(
+            std::string_view(message.payload.data(), message.payload.size()));
+        out.append(escaped.data(), escaped.data() + escaped.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<OneLineMessage>(); }
+};
+
+// `pattern` with %* for the message, as OneLineMessage writes it.
+std::unique_ptr<spdlog::formatter> one_line_formatter(const std::string& pattern) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<OneLineMessage>('*').set_pattern(pattern);
+    return formatter;
+}
+
 }  // namespace
+
+std::string escape_control_characters(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if (c == '\t') out += "\\t";
+        else if (byte < 0x20 || byte == 0x7f) out += fmt::format("\\x{:02x}", byte);
+        else out += c;
+    }
+    return out;
+}
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {
     for (auto level : {spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
@@ -75,7 +111,7 @@ void init_logging(spdlog::level::level_enum level, const std::filesystem::path& 
     static std::once_flag sink_once;
     std::call_once(sink_once, [] {
         auto logger = spdlog::stderr_color_mt("modic-node");
-        logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%t] %v");
+        logger->set_formatter(one_line_formatter("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%t] %*"));
         spdlog::set_default_logger(logger);
         // Let DCMTK set itself up first (it adds a console appender), then replace its appenders.
         OFLog::configure(OFLogger::WARN_LOG_LEVEL);
@@ -91,7 +127,7 @@ void init_logging(spdlog::level::level_enum level, const std::filesystem::path& 
         constexpr std::size_t kMaxLogFileBytes = 50u * 1024 * 1024, kKeptLogFiles = 4;
         auto file_sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(file.string(), kMaxLogFileBytes,
                                                                                  kKeptLogFiles);
-        file_sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %-5l [%t] %v");
+        file_sink->set_formatter(one_line_formatter("%Y-%m-%dT%H:%M:%S.%e %-5l [%t] %*"));
         spdlog::default_logger()->sinks().push_back(file_sink);
     }
     spdlog::set_level(level);

@@ -108,19 +108,26 @@ TEST(NodeE2e, EchoAndAssociationPolicy) {
     EXPECT_TRUE(log_contains(node, "modic-node stopped"));
 }
 
-TEST(NodeE2e, TheLogIsAlsoWrittenToTheConfiguredFile) {
+// The log goes to stderr and to logging.file, one line per event: a calling AE title with a
+// line break in it (refused: no DICOM AE title) is written out as "\n", in both.
+TEST(NodeE2e, TheLogIsWrittenToItsFileTooOneLinePerEvent) {
     TempDir work("modic-e2e-logfile");
     NodeSettings settings;
     settings.log_file = "log/modic-node.log";
     NodeUnderTest node(work.path(), settings);
     node.start();
     ASSERT_EQ(echo(node.port(), "SCU", "MODICNODE").exit_code, 0);
+    EXPECT_NE(echo(node.port(), "EV\nIL error", "MODICNODE").exit_code, 0);
     EXPECT_EQ(node.stop(), 0);
     std::ifstream file(work.path() / "log" / "modic-node.log");
     ASSERT_TRUE(file) << "no log file";
     const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
     EXPECT_NE(text.find("association from SCU at 127.0.0.1 ended"), std::string::npos) << text;
     EXPECT_NE(text.find("modic-node stopped"), std::string::npos);
+    const std::string escaped = "association from EV\\nIL error at 127.0.0.1 to MODICNODE refused";
+    EXPECT_NE(text.find(escaped), std::string::npos) << text;
+    EXPECT_NE(node.log().find(escaped), std::string::npos) << node.log();
+    EXPECT_EQ(text.find("\nIL error"), std::string::npos) << "a line break from the peer reached the file";
 }
 
 TEST(NodeE2e, AssociationLimitsPerCallerAndInTotal) {

@@ -38,6 +38,16 @@ TEST(AssociationPolicy, WildcardAeAllowsAnyTitleFromItsHost) {
     EXPECT_EQ(policy.admit("MODICNODE", "WHOEVER", "192.0.2.7"), Refusal::CallingAeNotRecognised);
 }
 
+TEST(AssociationPolicy, ATitleWithControlCharactersIsNoCallerEvenForAWildcard) {
+    AssociationRules any = rules();
+    any.peers = {{"*", ""}};
+    AssociationPolicy policy(any);
+    EXPECT_EQ(policy.admit("MODICNODE", "EV\nIL", "127.0.0.1"), Refusal::CallingAeNotRecognised);
+    EXPECT_EQ(policy.admit("MODICNODE", "A\x1b[31mB", "127.0.0.1"), Refusal::CallingAeNotRecognised);
+    EXPECT_EQ(policy.admit("MODICNODE", "BACK\\SLASH", "127.0.0.1"), Refusal::CallingAeNotRecognised);
+    EXPECT_EQ(policy.admit("MODICNODE", "PLAIN SCU", "127.0.0.1"), std::nullopt);
+}
+
 TEST(AssociationPolicy, LimitsPerCallerAndInTotalAndReleases) {
     AssociationPolicy policy(rules());
     EXPECT_EQ(policy.admit("MODICNODE", "PACS", "127.0.0.1"), std::nullopt);
