@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -119,5 +120,30 @@ DiskSpace disk_space(const std::filesystem::path& path) {
 }
 
 void remove_quietly(const std::filesystem::path& file) noexcept { ::unlink(file.c_str()); }
+
+ExclusiveHold::ExclusiveHold(const std::filesystem::path& lock_file) {
+    fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail("open", lock_file, errno);
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
+        char holder[32] = {};
+        const ssize_t got = ::pread(fd_, holder, sizeof holder - 1, 0);
+        ::close(fd_);
+        if (error == EWOULDBLOCK)
+            throw StorageError(fmt::format("{} is held by another process (pid {})", lock_file.string(),
+                                           got > 0 ? std::string(holder, std::strcspn(holder, "\n")) : "unknown"));
+        fail("lock", lock_file, error);
+    }
+    const std::string pid = fmt::format("{}\n", ::getpid());
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+        const int error = errno;
+        ::close(fd_);
+        fail("write", lock_file, error);
+    }
+}
+
+ExclusiveHold::~ExclusiveHold() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock; the file stays, with a stale pid
+}
 
 }  // namespace modic::storage::file_io

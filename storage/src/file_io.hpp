@@ -38,4 +38,18 @@ DiskSpace disk_space(const std::filesystem::path& path);
 // Removes a file, ignoring "does not exist"; never throws.
 void remove_quietly(const std::filesystem::path& file) noexcept;
 
+// One process's exclusive hold on `lock_file` (flock), held until destruction or the process's
+// end, however it ends; the file holds the holder's pid. Throws StorageError naming that pid when
+// another process holds it.
+class ExclusiveHold {
+public:
+    explicit ExclusiveHold(const std::filesystem::path& lock_file);
+    ~ExclusiveHold();
+    ExclusiveHold(const ExclusiveHold&) = delete;
+    ExclusiveHold& operator=(const ExclusiveHold&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
 }  // namespace modic::storage::file_io

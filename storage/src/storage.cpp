@@ -18,6 +18,16 @@ std::filesystem::path prepared_root(const std::filesystem::path& root) {
     return root;
 }
 
+std::unique_ptr<file_io::ExclusiveHold> hold_for_serving(const std::filesystem::path& root) {
+    try {
+        return std::make_unique<file_io::ExclusiveHold>(root / "node.lock");
+    } catch (const StorageError& error) {
+        throw StorageError(fmt::format("storage folder {} is in use by another modic-node ({}); stop that one, "
+                                       "or give this one a storage_dir of its own",
+                                       root.string(), error.what()));
+    }
+}
+
 void validate_instance_uids(const IncomingInstance& instance) {
     validate_uid(instance.study_uid, "Study Instance UID");
     validate_uid(instance.series_uid, "Series Instance UID");
@@ -62,6 +72,7 @@ Storage::Impl::Impl(StorageOptions opts)
       sr_dir(options.root / "sr"),
       tmp_dir(options.root / "tmp"),
       db_path(options.root / "index.sqlite"),
+      serving_hold(options.recover ? hold_for_serving(options.root) : nullptr),
       db(db_path),
       group_sync(options.fsync, options.group_commit) {
     schema::open_and_migrate(db);

@@ -4,9 +4,11 @@
 #include <array>
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
+#include "file_io.hpp"
 #include "group_sync.hpp"
 #include "modic/storage/storage.hpp"
 #include "sqlite.hpp"
@@ -27,6 +29,11 @@ struct Storage::Impl {
     std::filesystem::path sr_dir;
     std::filesystem::path tmp_dir;
     std::filesystem::path db_path;
+    // The serving process's hold on the root (with recover): a second node on the same folder
+    // would recover under the first one's feet (queue its analyses again, send its deliveries
+    // again, empty its tmp/, remove files it has renamed and is about to index). Null for admin
+    // opens, which read beside a running node.
+    std::unique_ptr<file_io::ExclusiveHold> serving_hold;
 
     // One connection, used by one thread at a time: SQLite serialises writers anyway, and each
     // statement here is short (no file I/O happens under this lock).

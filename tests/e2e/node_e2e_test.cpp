@@ -300,6 +300,27 @@ TEST(NodeE2e, BadInputIsRefusedAndLeavesNoFile) {
     EXPECT_EQ(node.stop(), 0);
 }
 
+// A second node started on a running node's storage folder (two services, a manual start beside
+// systemd) would recover under the first one's feet: it refuses to start, naming the first's pid.
+TEST(NodeE2e, ASecondNodeOnTheSameStorageRefusesToStart) {
+    TempDir work("modic-e2e-twice");
+    NodeUnderTest node(work.path(), {});
+    node.start();
+    std::ifstream first_config(node.config_file());
+    std::string config((std::istreambuf_iterator<char>(first_config)), std::istreambuf_iterator<char>());
+    const std::string port_line = "port = " + std::to_string(node.port());
+    config.replace(config.find(port_line), port_line.size(), "port = " + std::to_string(free_port()));
+    const fs::path second_config = work.path() / "second.toml";
+    std::ofstream(second_config) << config;
+
+    const auto second = run_command({MODIC_NODE_BINARY, "serve", "--config", second_config.string()});
+    EXPECT_NE(second.exit_code, 0);
+    EXPECT_NE(second.output.find("is in use by another modic-node"), std::string::npos) << second.output;
+    EXPECT_NE(second.output.find("pid " + std::to_string(node.pid())), std::string::npos) << second.output;
+    EXPECT_EQ(echo(node.port(), "SCU", "MODICNODE").exit_code, 0) << "the first node serves on";
+    EXPECT_EQ(node.stop(), 0);
+}
+
 TEST(NodeE2e, DiskBelowWatermarkAnswersOutOfResources) {
     TempDir work("modic-e2e-full");
     NodeSettings settings;
