@@ -294,6 +294,12 @@ void DicomListener::Pool::serve() {
         } else if (received.bad()) {
             spdlog::warn("association request not received: {}", received.text());
             drop_association(association);
+        } else if (trim_ae_title(association->params->DULparams.calledAPTitle).empty()) {
+            // DCMTK reports a connection closed before any request (a monitoring probe's
+            // connect and close) as a request without AE titles; a real request names both.
+            spdlog::debug("connection from {} closed before any association request",
+                          association->params->DULparams.callingPresentationAddress);
+            drop_association(association);
         } else {
             accept(association);
         }

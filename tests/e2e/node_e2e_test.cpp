@@ -212,6 +212,9 @@ TEST(NodeE2e, AConnectionThatSendsNothingHoldsOtherCallersOnlyBriefly) {
                                    "127.0.0.1", std::to_string(node.port())});
     EXPECT_EQ(echo.exit_code, 0) << echo.output;
     EXPECT_TRUE(wait_until([&] { return log_contains(node, "association request not received"); }, 5s));
+    { SilentConnection probe(node.port()); }  // a monitoring probe: connect, close
+    EXPECT_TRUE(wait_until([&] { return log_contains(node, "closed before any association request"); }, 5s));
+    EXPECT_FALSE(log_contains(node, "refused: called AE title")) << "a probe is no refused association";
     EXPECT_EQ(node.stop(), 0);
 }
 
