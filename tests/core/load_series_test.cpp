@@ -81,6 +81,24 @@ TEST(LoadSeries, SlicesAreOrderedAlongTheNormalWithSpacingFromPositions) {
     EXPECT_TRUE(loaded.warnings.empty());
 }
 
+// A 3-D series is read within 45 mm of its middle slice only (the analysis looks no further),
+// the middle staying the middle: 31 slices 4 mm apart keep the middle one and 11 either side.
+TEST(LoadSeries, SlicesFarFromTheMiddleAreNotRead) {
+    TempDir dir;
+    SyntheticMr base;
+    std::vector<int> order(31);
+    for (int i = 0; i < 31; ++i) order[i] = i;
+    const auto files = test::write_sagittal_series(base, order, 4.0, dir.path());
+    const auto whole = load_series(sources_of(files), "t1");
+    ASSERT_TRUE(whole.volume.has_value()) << whole.error;
+    const auto& volume = *whole.volume;
+    EXPECT_EQ(volume.image->GetLargestPossibleRegion().GetSize()[2], 23u);
+    // Ordered along the normal (-x), the 16th of 31 instances is the middle one.
+    EXPECT_EQ(volume.sop_instance_uids[23 / 2], base.series_uid + ".16");
+    EXPECT_NEAR(volume.image->GetSpacing()[2], 4.0, 1e-9);
+    EXPECT_TRUE(whole.warnings.empty());
+}
+
 TEST(LoadSeries, RescaleSlopeAndInterceptAreApplied) {
     TempDir dir;
     SyntheticMr mr;

@@ -33,8 +33,9 @@ struct BadInstance : std::runtime_error {
 };
 
 struct Slice {
+    SourceInstance source;
     InstanceHeader header;
-    std::vector<float> pixels;  // rows x columns, row by row
+    std::vector<float> pixels;  // rows x columns, row by row; read for the slices kept only
     double position_along_normal = 0.0;
 };
 
@@ -191,8 +192,8 @@ std::vector<float> decode_pixels(DcmDataset& dataset, const InstanceHeader& h) {
     return pixels;
 }
 
-Slice read_slice(const SourceInstance& instance) {
-    DcmFileFormat file_format;
+// The instance's file, parsed; DCMTK leaves large values (the pixel data) on disk until used.
+void load_instance(const SourceInstance& instance, DcmFileFormat& file_format) {
     const OFCondition loaded = file_format.loadFile(instance.file.c_str());
     if (loaded.bad()) {
         // DCMTK's words for a file cut short are obscure; say what they mean.
@@ -203,14 +204,44 @@ Slice read_slice(const SourceInstance& instance) {
         throw BadInstance(fmt::format("pixel data of instance {} in {} cannot be decoded: {}",
                                       instance.sop_instance_uid, instance.file.string(), why));
     }
-    DcmDataset& dataset = *file_format.getDataset();
+}
+
+// A slice's header and place, its pixels not yet read.
+Slice read_slice_header(const SourceInstance& instance) {
+    DcmFileFormat file_format;
+    load_instance(instance, file_format);
     Slice slice;
-    slice.header = header_from_dataset(dataset, instance.file);
+    slice.source = instance;
+    slice.header = header_from_dataset(*file_format.getDataset(), instance.file);
     if (slice.header.sop_instance_uid.empty()) slice.header.sop_instance_uid = instance.sop_instance_uid;
     require_geometry(slice.header);
-    slice.pixels = decode_pixels(dataset, slice.header);
     slice.position_along_normal = dot(*slice.header.position_mm, normal_of(slice.header));
     return slice;
+}
+
+void read_slice_pixels(Slice& slice) {
+    DcmFileFormat file_format;
+    load_instance(slice.source, file_format);
+    slice.pixels = decode_pixels(*file_format.getDataset(), slice.header);
+}
+
+// The analysis reads the middle slice and looks for the spine's midline at most 30 mm either
+// side of it (midline.cpp); a 3-D series of 0.9 mm slices holds 200 slices and more, 800 MB of
+// pixels once read as floats. Only the slices within kReadHalfExtentMm of the middle one are kept,
+// as many on either side as the series has on its shorter side, so that the middle stays the middle.
+void keep_slices_near_the_middle(std::vector<Slice>& slices) {
+    constexpr double kReadHalfExtentMm = 45.0;
+    const std::size_t middle = slices.size() / 2;
+    const double centre = slices[middle].position_along_normal;
+    std::size_t below = 0, above = 0;
+    while (below < middle && centre - slices[middle - below - 1].position_along_normal <= kReadHalfExtentMm) ++below;
+    while (middle + above + 1 < slices.size() &&
+           slices[middle + above + 1].position_along_normal - centre <= kReadHalfExtentMm)
+        ++above;
+    below = std::min(below, above + 1);
+    above = std::min(above, below);
+    slices.erase(slices.begin() + static_cast<long>(middle + above + 1), slices.end());
+    slices.erase(slices.begin(), slices.begin() + static_cast<long>(middle - below));
 }
 
 // Slices that can share one volume: same orientation, matrix and pixel spacing.
@@ -344,9 +375,11 @@ LoadedSeries load_series(const std::vector<SourceInstance>& instances, const std
     }
     try {
         std::vector<Slice> slices;
-        for (const auto& instance : instances) slices.push_back(read_slice(instance));
+        for (const auto& instance : instances) slices.push_back(read_slice_header(instance));
         slices = largest_consistent_group(std::move(slices), result.warnings);
         sort_and_drop_duplicates(slices, result.warnings);
+        keep_slices_near_the_middle(slices);
+        for (auto& slice : slices) read_slice_pixels(slice);
         const double spacing = slice_spacing(slices, result.warnings);
         result.volume = build_volume(slices, spacing, role);
     } catch (const BadInstance& bad) {
