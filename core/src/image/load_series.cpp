@@ -35,7 +35,6 @@ struct BadInstance : std::runtime_error {
 struct Slice {
     SourceInstance source;
     InstanceHeader header;
-    std::vector<float> pixels;  // rows x columns, row by row; read for the slices kept only
     double position_along_normal = 0.0;
 };
 
@@ -135,7 +134,8 @@ struct PixelCoding {
     }
 };
 
-std::vector<float> decode_pixels(DcmDataset& dataset, const InstanceHeader& h) {
+// Decodes the slice's rows x columns pixels, row by row, into `out`.
+void decode_pixels(DcmDataset& dataset, const InstanceHeader& h, float* out) {
     const auto fail = [&](const std::string& why) {
         return BadInstance(
             fmt::format("pixel data of {} cannot be decoded: {}", where(h), why));
@@ -179,17 +179,15 @@ std::vector<float> decode_pixels(DcmDataset& dataset, const InstanceHeader& h) {
         throw fail(fmt::format("{} bytes of pixel data, {} expected for {} x {} pixels",
                                element->getLength(), needed, h.columns, h.rows));
     }
-    std::vector<float> pixels(count);
     if (coding.bits_allocated == 8) {
         Uint8* data = nullptr;
         if (element->getUint8Array(data).bad() || data == nullptr) throw fail("unreadable bytes");
-        for (std::size_t i = 0; i < count; ++i) pixels[i] = coding.value_of(data[i]);
+        for (std::size_t i = 0; i < count; ++i) out[i] = coding.value_of(data[i]);
     } else {
         Uint16* data = nullptr;
         if (element->getUint16Array(data).bad() || data == nullptr) throw fail("unreadable words");
-        for (std::size_t i = 0; i < count; ++i) pixels[i] = coding.value_of(data[i]);
+        for (std::size_t i = 0; i < count; ++i) out[i] = coding.value_of(data[i]);
     }
-    return pixels;
 }
 
 // The instance's file, parsed; DCMTK leaves large values (the pixel data) on disk until used.
@@ -219,10 +217,11 @@ Slice read_slice_header(const SourceInstance& instance) {
     return slice;
 }
 
-void read_slice_pixels(Slice& slice) {
+// The slice's pixels, read straight into their place in the volume.
+void read_slice_pixels(const Slice& slice, float* out) {
     DcmFileFormat file_format;
     load_instance(slice.source, file_format);
-    slice.pixels = decode_pixels(*file_format.getDataset(), slice.header);
+    decode_pixels(*file_format.getDataset(), slice.header, out);
 }
 
 // The analysis reads the middle slice and looks for the spine's midline at most 30 mm either
@@ -357,7 +356,7 @@ SeriesVolume build_volume(const std::vector<Slice>& slices, double spacing_betwe
     float* buffer = image->GetBufferPointer();
     const std::size_t slice_size = static_cast<std::size_t>(rows) * columns;
     for (std::size_t k = 0; k < slices.size(); ++k) {
-        std::copy(slices[k].pixels.begin(), slices[k].pixels.end(), buffer + k * slice_size);
+        read_slice_pixels(slices[k], buffer + k * slice_size);
         volume.sop_instance_uids.push_back(slices[k].header.sop_instance_uid);
     }
     volume.image = image;
@@ -379,7 +378,6 @@ LoadedSeries load_series(const std::vector<SourceInstance>& instances, const std
         slices = largest_consistent_group(std::move(slices), result.warnings);
         sort_and_drop_duplicates(slices, result.warnings);
         keep_slices_near_the_middle(slices);
-        for (auto& slice : slices) read_slice_pixels(slice);
         const double spacing = slice_spacing(slices, result.warnings);
         result.volume = build_volume(slices, spacing, role);
     } catch (const BadInstance& bad) {
