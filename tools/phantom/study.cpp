@@ -92,6 +92,8 @@ StudyVariant draw_variant(Rng& rng, const GeneratorOptions& options, const std::
     StudyVariant v;
     v.vendor = vendor;
     v.single_slice = options.single_slice.value_or(rng.chance(0.25));
+    if (options.three_d) v.single_slice = false;
+    v.three_d = options.three_d;
     // Single mid-sagittal slices come, like the real development set, mostly windowed to 8 bits.
     v.eight_bit = rng.chance(v.single_slice ? 0.8 : 0.15);
     v.aligned = !rng.chance(v.single_slice ? 0.6 : 0.25);
@@ -122,6 +124,18 @@ SagittalGrid draw_sagittal_grid(Rng& rng, bool single_slice) {
     g.slices = single_slice ? 1 : rng.integer(11, 19);
     g.thickness = rng.pick(std::vector<double>{3.0, 3.0, 3.5, 4.0, 4.5});
     g.spacing = std::round(g.thickness * rng.uniform(1.0, 1.3) * 10) / 10;
+    return g;
+}
+
+// The drawn grid as a 3-D acquisition: the same field of view in 512 rows, 0.9 mm slices
+// through 171 mm. No random draw, so the rest of the study is drawn as without it.
+SagittalGrid as_three_d(SagittalGrid g) {
+    constexpr int kRows = 512, kSlices = 190;
+    g.cols = std::clamp(static_cast<int>(std::lround(g.cols * double(kRows) / g.rows / 16.0)) * 16, 256, kRows);
+    g.pixel = std::round(g.pixel * g.rows / kRows * 1e5) / 1e5;
+    g.rows = kRows;
+    g.slices = kSlices;
+    g.thickness = g.spacing = 0.9;
     return g;
 }
 
@@ -298,9 +312,13 @@ std::vector<SeriesPlan> plan_series(ProtocolContext& ctx) {
     Rng& rng = ctx.rng;
     std::vector<SeriesPlan> series;
     const SagittalOrientation orientation = draw_orientation(rng, ctx.variant.oblique);
-    const SagittalGrid t1_grid = draw_sagittal_grid(rng, ctx.variant.single_slice);
+    SagittalGrid t1_grid = draw_sagittal_grid(rng, ctx.variant.single_slice);
     SagittalGrid t2_grid = t1_grid;
     if (rng.chance(0.5)) t2_grid = draw_sagittal_grid(rng, ctx.variant.single_slice);
+    if (ctx.variant.three_d) {
+        t1_grid = as_three_d(t1_grid);
+        t2_grid = as_three_d(t2_grid);
+    }
     const Vec3 t1_center = draw_sagittal_center(rng, ctx.model, t1_grid);
     Vec3 t2_center = t1_center;
     if (!ctx.variant.aligned) {
@@ -314,7 +332,8 @@ std::vector<SeriesPlan> plan_series(ProtocolContext& ctx) {
     const double fluid = rng.uniform();
     if (fluid < 0.35 || fluid > 0.85) {
         const bool stir = fluid < 0.35;
-        const SagittalGrid grid = rng.chance(0.5) ? t2_grid : draw_sagittal_grid(rng, ctx.variant.single_slice);
+        SagittalGrid grid = rng.chance(0.5) ? t2_grid : draw_sagittal_grid(rng, ctx.variant.single_slice);
+        if (ctx.variant.three_d) grid = as_three_d(grid);
         Vec3 center = t2_center;
         if (!ctx.variant.aligned) center = center + Vec3{0, rng.uniform(-5, 5), rng.uniform(-10, 10)};
         series.push_back(sagittal_series(ctx, SeriesRole::Stir, stir ? "sag_stir" : "sag_t2_fs",

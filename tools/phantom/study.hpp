@@ -24,6 +24,9 @@ struct GeneratorOptions {
     bool debug_labels = false;              // also write label maps under <case>/debug/
     std::optional<bool> single_slice;       // force the variant on or off; drawn when absent
     std::optional<TransferSyntax> transfer_syntax;  // force; drawn when absent
+    // 3-D sagittal series (190 slices of 0.9 mm, 512 rows), as isotropic protocols acquire them:
+    // for measuring time and memory on such studies. Forces the multi-slice variant.
+    bool three_d = false;
 };
 
 enum class SeriesRole { T1, T2, Stir, Ignore };
@@ -44,6 +47,7 @@ struct SeriesPlan {
 
 struct StudyVariant {
     bool single_slice = false;
+    bool three_d = false;
     bool aligned = true;
     bool eight_bit = false;
     bool oblique = false;

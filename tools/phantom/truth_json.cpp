@@ -150,6 +150,7 @@ ordered_json build_truth(const SpineModel& model, const LesionPlan& lesions, con
 
     ordered_json v;
     v["single_slice"] = variant.single_slice;
+    v["three_d"] = variant.three_d;
     v["aligned"] = variant.aligned;
     v["eight_bit"] = variant.eight_bit;
     v["oblique"] = variant.oblique;
