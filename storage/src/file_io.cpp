@@ -130,7 +130,7 @@ ExclusiveHold::ExclusiveHold(const std::filesystem::path& lock_file) {
         const ssize_t got = ::pread(fd_, holder, sizeof holder - 1, 0);
         ::close(fd_);
         if (error == EWOULDBLOCK)
-            throw StorageError(fmt::format("{} is held by another process (pid {})", lock_file.string(),
+            throw HeldByAnotherProcess(fmt::format("{} is held by another process (pid {})", lock_file.string(),
                                            got > 0 ? std::string(holder, std::strcspn(holder, "\n")) : "unknown"));
         fail("lock", lock_file, error);
     }

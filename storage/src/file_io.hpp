@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <span>
 
+#include "modic/storage/errors.hpp"
+
 namespace modic::storage::file_io {
 
 // Creates `file` (must not exist) with `bytes`; on any failure removes it and throws StorageError
@@ -38,9 +40,14 @@ DiskSpace disk_space(const std::filesystem::path& path);
 // Removes a file, ignoring "does not exist"; never throws.
 void remove_quietly(const std::filesystem::path& file) noexcept;
 
+// Thrown by ExclusiveHold when another process holds the file; the message names its pid.
+struct HeldByAnotherProcess : StorageError {
+    using StorageError::StorageError;
+};
+
 // One process's exclusive hold on `lock_file` (flock), held until destruction or the process's
-// end, however it ends; the file holds the holder's pid. Throws StorageError naming that pid when
-// another process holds it.
+// end, however it ends; the file holds the holder's pid. Throws HeldByAnotherProcess when another
+// process holds it, StorageError when the file cannot be opened or locked at all.
 class ExclusiveHold {
 public:
     explicit ExclusiveHold(const std::filesystem::path& lock_file);

@@ -21,10 +21,14 @@ std::filesystem::path prepared_root(const std::filesystem::path& root) {
 std::unique_ptr<file_io::ExclusiveHold> hold_for_serving(const std::filesystem::path& root) {
     try {
         return std::make_unique<file_io::ExclusiveHold>(root / "node.lock");
-    } catch (const StorageError& error) {
+    } catch (const file_io::HeldByAnotherProcess& error) {
         throw StorageError(fmt::format("storage folder {} is in use by another modic-node ({}); stop that one, "
                                        "or give this one a storage_dir of its own",
                                        root.string(), error.what()));
+    } catch (const StorageError& error) {
+        // A filesystem without locks (some network mounts) must not keep the node from running.
+        spdlog::warn("{}: a second node started on this storage folder would not be detected", error.what());
+        return nullptr;
     }
 }
 

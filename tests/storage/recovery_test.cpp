@@ -142,6 +142,14 @@ TEST(Recovery, AnAnalysisInterruptedThreeTimesFailsInsteadOfRunningAgain) {
     EXPECT_EQ(storage.find_job(poisoned)->attempts, 0);
 }
 
+// The serving node holds <root>/node.lock; where the folder cannot be locked at all (a network
+// mount without locks; here the lock file is a folder) the node still opens its storage.
+TEST(Recovery, AStorageFolderThatCannotBeLockedStillOpens) {
+    TempFolder folder;
+    std::filesystem::create_directories(folder.path() / "node.lock");
+    EXPECT_NO_THROW(Storage storage(options_for(folder.path())));
+}
+
 TEST(Recovery, AdminOpenChangesNothing) {
     TempFolder folder;
     const CrashedStore crashed(folder.path());
