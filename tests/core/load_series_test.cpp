@@ -99,6 +99,24 @@ TEST(LoadSeries, SlicesFarFromTheMiddleAreNotRead) {
     EXPECT_TRUE(whole.warnings.empty());
 }
 
+// A 3-D series' 0.9 mm slices are read every second one, from the middle slice out: 41 slices
+// give 21, 1.8 mm apart, the middle one the middle.
+TEST(LoadSeries, ThinSlicesAreReadEverySecondFromTheMiddle) {
+    TempDir dir;
+    SyntheticMr base;
+    base.slice_thickness_mm = 0.9;
+    std::vector<int> order(41);
+    for (int i = 0; i < 41; ++i) order[i] = i;
+    const auto files = test::write_sagittal_series(base, order, 0.9, dir.path());
+    const auto loaded = load_series(sources_of(files), "t1");
+    ASSERT_TRUE(loaded.volume.has_value()) << loaded.error;
+    const auto& volume = *loaded.volume;
+    EXPECT_EQ(volume.image->GetLargestPossibleRegion().GetSize()[2], 21u);
+    EXPECT_EQ(volume.sop_instance_uids[21 / 2], base.series_uid + ".21");
+    EXPECT_NEAR(volume.image->GetSpacing()[2], 1.8, 1e-9);
+    EXPECT_DOUBLE_EQ(volume.slice_thickness_mm, 0.9) << "a change's volume still uses the slice's own thickness";
+}
+
 TEST(LoadSeries, RescaleSlopeAndInterceptAreApplied) {
     TempDir dir;
     SyntheticMr mr;
