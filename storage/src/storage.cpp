@@ -123,7 +123,7 @@ void Storage::Impl::recover(TimePoint now) {
     std::lock_guard lock(db_mutex);
     sqlite::Transaction transaction(db);
     const std::int64_t now_ms = to_millis(now);
-    const int given_up = fail_jobs_interrupted_too_often_locked(now_ms);
+    const int given_up = fail_jobs_interrupted_too_often_locked();
     db.statement("UPDATE jobs SET state = 'queued', updated_at = ? WHERE state = 'analysing'").bind_all(now_ms).run();
     const int requeued = db.changes();
 
@@ -177,7 +177,7 @@ void Storage::Impl::recover(TimePoint now) {
 // it would bring the node down at each restart and hold every study queued behind it. A job
 // interrupted kMaxInterruptedAnalyses times (each claim counts an attempt) fails instead, for an
 // operator to look at; `modic-node retry` gives it fresh attempts.
-int Storage::Impl::fail_jobs_interrupted_too_often_locked(std::int64_t now_ms) {
+int Storage::Impl::fail_jobs_interrupted_too_often_locked() {
     std::vector<std::pair<std::int64_t, std::string>> poisoned;
     auto& select = db.statement("SELECT id, study_uid FROM jobs WHERE state = 'analysing' AND attempts >= ?");
     select.reset();
@@ -189,9 +189,8 @@ int Storage::Impl::fail_jobs_interrupted_too_often_locked(std::int64_t now_ms) {
                                           Storage::kMaxInterruptedAnalyses);
     for (const auto& [job_id, study_uid] : poisoned) {
         spdlog::error("job {} study {}: failed: {}", job_id, study_uid, error);
-        db.statement("UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ? WHERE id = ?")
-            .bind_all(error, now_ms, job_id)
-            .run();
+        set_job_state_locked(job_id, JobState::analysing, JobState::failed);
+        db.statement("UPDATE jobs SET last_error = ? WHERE id = ?").bind_all(error, job_id).run();
     }
     return static_cast<int>(poisoned.size());
 }

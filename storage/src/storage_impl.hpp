@@ -60,7 +60,7 @@ struct Storage::Impl {
     void set_job_state_locked(std::int64_t job_id, JobState from, JobState to);
     void settle_job_locked(std::int64_t job_id, TimePoint now);
     void recover(TimePoint now);
-    int fail_jobs_interrupted_too_often_locked(std::int64_t now_ms);
+    int fail_jobs_interrupted_too_often_locked();
     int remove_orphans_locked(TimePoint now);  // under db_mutex, in recover()
 };
 
