@@ -35,6 +35,11 @@ public:
         fd_ = -1;
         return result;
     }
+    int release() {  // the caller closes it
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
 
 private:
     int fd_;
@@ -122,24 +127,20 @@ DiskSpace disk_space(const std::filesystem::path& path) {
 void remove_quietly(const std::filesystem::path& file) noexcept { ::unlink(file.c_str()); }
 
 ExclusiveHold::ExclusiveHold(const std::filesystem::path& lock_file) {
-    fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail("open", lock_file, errno);
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    FileDescriptor fd(::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (fd.get() < 0) fail("open", lock_file, errno);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         const int error = errno;
+        if (error != EWOULDBLOCK) fail("lock", lock_file, error);
         char holder[32] = {};
-        const ssize_t got = ::pread(fd_, holder, sizeof holder - 1, 0);
-        ::close(fd_);
-        if (error == EWOULDBLOCK)
-            throw HeldByAnotherProcess(fmt::format("{} is held by another process (pid {})", lock_file.string(),
-                                           got > 0 ? std::string(holder, std::strcspn(holder, "\n")) : "unknown"));
-        fail("lock", lock_file, error);
+        const ssize_t got = ::pread(fd.get(), holder, sizeof holder - 1, 0);
+        throw HeldByAnotherProcess(fmt::format("{} is held by another process (pid {})", lock_file.string(),
+                                               got > 0 ? std::string(holder, std::strcspn(holder, "\n")) : "unknown"));
     }
     const std::string pid = fmt::format("{}\n", ::getpid());
-    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
-        const int error = errno;
-        ::close(fd_);
-        fail("write", lock_file, error);
-    }
+    if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0)
+        fail("write", lock_file, errno);
+    fd_ = fd.release();
 }
 
 ExclusiveHold::~ExclusiveHold() {
