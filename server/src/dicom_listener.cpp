@@ -235,7 +235,6 @@ private:
 void configure_associations(DcmSCPConfig& config, const ListenerSettings& settings) {
     config.setAETitle(settings.association.called_ae_title.c_str());
     config.setRespondWithCalledAETitle(OFFalse);
-    config.setACSETimeout(settings.acse_timeout_seconds);
     config.setDIMSETimeout(settings.dimse_timeout_seconds);
     config.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
     config.setMaxReceivePDULength(settings.max_pdu_bytes);
