@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <stdexcept>
 
 #include "dicom/dicom_codecs.hpp"
@@ -33,7 +34,8 @@ struct BadInstance : std::runtime_error {
 };
 
 struct Slice {
-    SourceInstance source;
+    // The parsed file, its pixel data left on disk by DCMTK until decoded; released once decoded.
+    std::unique_ptr<DcmFileFormat> file;
     InstanceHeader header;
     double position_along_normal = 0.0;
 };
@@ -206,22 +208,20 @@ void load_instance(const SourceInstance& instance, DcmFileFormat& file_format) {
 
 // A slice's header and place, its pixels not yet read.
 Slice read_slice_header(const SourceInstance& instance) {
-    DcmFileFormat file_format;
-    load_instance(instance, file_format);
     Slice slice;
-    slice.source = instance;
-    slice.header = header_from_dataset(*file_format.getDataset(), instance.file);
+    slice.file = std::make_unique<DcmFileFormat>();
+    load_instance(instance, *slice.file);
+    slice.header = header_from_dataset(*slice.file->getDataset(), instance.file);
     if (slice.header.sop_instance_uid.empty()) slice.header.sop_instance_uid = instance.sop_instance_uid;
     require_geometry(slice.header);
     slice.position_along_normal = dot(*slice.header.position_mm, normal_of(slice.header));
     return slice;
 }
 
-// The slice's pixels, read straight into their place in the volume.
-void read_slice_pixels(const Slice& slice, float* out) {
-    DcmFileFormat file_format;
-    load_instance(slice.source, file_format);
-    decode_pixels(*file_format.getDataset(), slice.header, out);
+// The slice's pixels, read straight into their place in the volume; the parsed file is then let go.
+void read_slice_pixels(Slice& slice, float* out) {
+    decode_pixels(*slice.file->getDataset(), slice.header, out);
+    slice.file.reset();
 }
 
 // The analysis reads the middle slice and looks for the spine's midline at most 30 mm either
@@ -243,6 +243,20 @@ void keep_slices_near_the_middle(std::vector<Slice>& slices) {
     slices.erase(slices.begin(), slices.begin() + static_cast<long>(middle - below));
 }
 
+// The distances between neighbouring slices along their normal.
+std::vector<double> gaps_between(const std::vector<Slice>& slices) {
+    std::vector<double> gaps;
+    for (std::size_t k = 1; k < slices.size(); ++k)
+        gaps.push_back(slices[k].position_along_normal - slices[k - 1].position_along_normal);
+    return gaps;
+}
+
+// The middle value (the upper one of an even count).
+double upper_median(std::vector<double> values) {
+    std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+    return values[values.size() / 2];
+}
+
 // Slices thinner than kMinReadSpacingMm apart (a 3-D series' 0.9 mm) are read every second or
 // third one, counted from the middle slice, which stays the middle: 2-D series' 3-5 mm are what
 // the analysis is made for, and decoding a hundred thin slices per series is most of a
@@ -250,11 +264,7 @@ void keep_slices_near_the_middle(std::vector<Slice>& slices) {
 void thin_out_thin_slices(std::vector<Slice>& slices) {
     constexpr double kMinReadSpacingMm = 1.8;
     if (slices.size() < 3) return;
-    std::vector<double> gaps;
-    for (std::size_t k = 1; k < slices.size(); ++k)
-        gaps.push_back(slices[k].position_along_normal - slices[k - 1].position_along_normal);
-    std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
-    const double gap = gaps[gaps.size() / 2];
+    const double gap = upper_median(gaps_between(slices));
     const auto step = static_cast<std::size_t>(std::max(1.0, std::floor(kMinReadSpacingMm / gap + 1e-6)));
     if (step == 1) return;
     const std::size_t middle = slices.size() / 2;
@@ -323,13 +333,8 @@ double slice_spacing(const std::vector<Slice>& slices, std::vector<std::string>&
         warnings.push_back(fmt::format("{} has no usable SliceThickness; 1 mm assumed", where(first)));
         return 1.0;
     }
-    std::vector<double> gaps;
-    for (std::size_t k = 1; k < slices.size(); ++k) {
-        gaps.push_back(slices[k].position_along_normal - slices[k - 1].position_along_normal);
-    }
-    std::vector<double> sorted = gaps;
-    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
-    const double median = sorted[sorted.size() / 2];
+    const std::vector<double> gaps = gaps_between(slices);
+    const double median = upper_median(gaps);
     const auto [smallest, largest] = std::minmax_element(gaps.begin(), gaps.end());
     if (*largest - *smallest > kSpacingTolerance * median) {
         warnings.push_back(fmt::format(
@@ -339,7 +344,7 @@ double slice_spacing(const std::vector<Slice>& slices, std::vector<std::string>&
     return median;
 }
 
-SeriesVolume build_volume(const std::vector<Slice>& slices, double spacing_between_slices,
+SeriesVolume build_volume(std::vector<Slice>& slices, double spacing_between_slices,
                           const std::string& role) {
     const auto& first = slices.front().header;
     const auto rows = static_cast<Volume::SizeValueType>(first.rows);
