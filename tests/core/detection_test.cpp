@@ -9,9 +9,11 @@
 #include <map>
 #include <numbers>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "analysis/chain_matching.hpp"
+#include "analysis/detect.hpp"
 #include "analysis/disc_levels.hpp"
 #include "analysis/marrow_typing.hpp"
 #include "analysis/midline.hpp"
@@ -556,31 +558,38 @@ TEST(VertebraGeometry, BodiesSitBetweenTheirDiscs) {
 
 // A stack of sagittal slices 3 mm apart, left to right, of the drawn spine; the dural sac (CSF,
 // dark on T1) is 20 mm wide around a midline that runs obliquely through the stack, `midline_mm`
-// left of the middle slice at each row; beside it lie the pedicles (bone).
-SeriesVolume draw_stack(const DrawnSpine& spine, int slices, const std::function<double(double)>& midline_mm) {
-    SeriesVolume series = draw(spine, kT1, "t1");
-    const auto slice = series.image;
+// left of the middle slice at each row; beside it lie the pedicles (bone). `lesions_on` gives each
+// slice's lesions, if any; each slice has its own SOP Instance UID, ending in its index.
+SeriesVolume draw_stack(const DrawnSpine& spine, int slices, const std::function<double(double)>& midline_mm,
+                        const Contrast& contrast = kT1, const std::string& role = "t1",
+                        const std::function<Painter(int slice)>& lesions_on = {}) {
+    SeriesVolume series = draw(spine, contrast, role);
+    const auto plain = series.image;
     series.image = Volume::New();
-    auto size = slice->GetLargestPossibleRegion().GetSize();
+    auto size = plain->GetLargestPossibleRegion().GetSize();
     size[2] = slices;
-    series.image->CopyInformation(slice);
+    series.image->CopyInformation(plain);
     series.image->SetRegions(size);
-    auto spacing = slice->GetSpacing();
+    auto spacing = plain->GetSpacing();
     spacing[2] = 3.0;
     series.image->SetSpacing(spacing);
-    auto origin = slice->GetOrigin();
+    auto origin = plain->GetOrigin();
     origin[0] = -3.0 * (slices - 1) / 2;  // slice axis: patient x (toward the left)
     series.image->SetOrigin(origin);
     series.image->Allocate();
-    series.sop_instance_uids.assign(slices, "1.2.3.t1.1");
-    for (int k = 0; k < slices; ++k)
+    series.sop_instance_uids.clear();
+    for (int k = 0; k < slices; ++k) {
+        series.sop_instance_uids.push_back("1.2.3." + role + "." + std::to_string(k));
+        const Painter lesions = lesions_on ? lesions_on(k) : Painter{};
+        const auto slice = lesions ? draw(spine, contrast, role, lesions).image : plain;
         for (long y = 0; y < long(size[1]); ++y)
             for (long x = 0; x < long(size[0]); ++x) {
                 float value = slice->GetPixel({{x, y, 0}});
                 const bool canal = x >= DrawnSpine::kBodyRight + 2 && x <= DrawnSpine::kBodyRight + 16;
-                if (canal && std::abs(origin[0] + 3.0 * k - midline_mm(double(y))) > 10) value = kT1.fat;
+                if (canal && std::abs(origin[0] + 3.0 * k - midline_mm(double(y))) > 10) value = contrast.fat;
                 series.image->SetPixel({{x, y, k}}, value);
             }
+    }
     return series;
 }
 
@@ -611,6 +620,67 @@ TEST(Midline, LeavesASingleSliceAlone) {
     const auto plane = extract_plane(series, 0);
     const auto bodies = vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane);
     EXPECT_TRUE(shifts_to_midline(plane, bodies).empty());
+}
+
+// Fat beside drawn body 4's inferior endplate, 9 mm deep, over columns [from, to] of the image.
+struct FatSpan {
+    double from = 76, to = 102;
+};
+
+// The changed endplates found on a T1 and T2 stack (15 slices, 3 mm apart, the midline through
+// the middle one, slice 7) with fat painted on the given slices only.
+std::vector<EndplateFinding> changes_with_fat(const std::map<int, FatSpan>& fat_by_slice) {
+    DrawnSpine spine;
+    spine.cortex = 1;
+    const double cortex = spine.body_top(4) + DrawnSpine::kBody - spine.cortex;
+    auto fat_on = [&](float signal) {
+        return [=](int slice) -> Painter {
+            const auto fat = fat_by_slice.find(slice);
+            if (fat == fat_by_slice.end()) return {};
+            const FatSpan span = fat->second;
+            return [=](double x, double y, float normal) {
+                return y >= cortex - 9 && y < cortex && x >= span.from && x <= span.to ? signal : normal;
+            };
+        };
+    };
+    auto straight = [](double) { return 0.0; };
+    const auto t1 = draw_stack(spine, 15, straight, kT1, "t1", fat_on(950));
+    const auto t2 = draw_stack(spine, 15, straight, kT2, "t2", fat_on(600));
+    Findings findings;
+    detect_modic_changes(t1, t2, findings);
+    EXPECT_EQ(findings.status, AnalysisStatus::Analyzed);
+    std::vector<EndplateFinding> changed;
+    for (const auto& endplate : findings.endplates)
+        if (endplate.modic_type != ModicType::None) changed.push_back(endplate);
+    return changed;
+}
+
+// A change need not be centred on the midline. Fat across the endplate on the slice next to the
+// midline (3 mm off), of which the midline shows a strip too narrow to call (5 mm of the 31 read),
+// is read on that slice, and the finding references it.
+TEST(DetectModicChanges, AChangeBesideTheMidlineIsReadOnTheSliceThatShowsIt) {
+    const FatSpan narrow{76, 80};
+    EXPECT_TRUE(changes_with_fat({{7, narrow}}).empty());
+
+    const auto beside = changes_with_fat({{7, narrow}, {8, FatSpan{}}});
+    ASSERT_EQ(beside.size(), 1u);
+    EXPECT_EQ(beside[0].side, EndplateSide::Inferior);
+    EXPECT_EQ(beside[0].modic_type, ModicType::Type2);
+    ASSERT_TRUE(beside[0].evidence);
+    EXPECT_EQ(beside[0].evidence->sop_instance_uid, "1.2.3.t1.8");
+
+    const auto on_midline = changes_with_fat({{7, FatSpan{}}, {8, narrow}});
+    ASSERT_EQ(on_midline.size(), 1u);
+    EXPECT_EQ(on_midline[0].modic_type, ModicType::Type2);
+    ASSERT_TRUE(on_midline[0].evidence);
+    EXPECT_EQ(on_midline[0].evidence->sop_instance_uid, "1.2.3.t1.7");
+}
+
+// Beside a midline that shows nothing of it, or two slices (6 mm) off, a change is not taken: one
+// slice away from the midline is not evidence enough against a clean midline.
+TEST(DetectModicChanges, AChangeAwayFromACleanMidlineIsNotTaken) {
+    EXPECT_TRUE(changes_with_fat({{8, FatSpan{}}}).empty());
+    EXPECT_TRUE(changes_with_fat({{7, FatSpan{76, 80}}, {9, FatSpan{}}}).empty());
 }
 
 // The halfway point between disc and marrow lies some 2 mm into the body; the endplate is its
