@@ -373,6 +373,32 @@ TEST(SpineLocaliser, AColumnInFrontOfLongerPosteriorElementsIsTheColumn) {
         EXPECT_TRUE(DrawnSpine::in_column(disc.x)) << disc.label << " at x = " << disc.x;
 }
 
+// Steep bands side by side chain too, each along the other's normal: five dark stripes tilted
+// 65 degrees from the axial plane in bright fat in front of the spine, each 12 mm further back and
+// 17 mm lower than the one before. Four of them chain, as strong as the column and nearly as long,
+// but the chain runs obliquely across the patient: it is no column (seed 1200 case 23: four bands
+// tilted 64-72 degrees, not analysable).
+TEST(SpineLocaliser, SteepBandsSideBySideInFrontOfTheSpineAreNotTheColumn) {
+    const DrawnSpine spine;
+    const double tilt = 65.0 * std::numbers::pi / 180.0;
+    const double along_x = std::cos(tilt), along_y = -std::sin(tilt);  // anterior end lower
+    const double row = spine.body_top(1);
+    auto stripes = [&](double x, double y, float normal) {
+        if (x > 68 || y < row - 25 || y > row + 95) return normal;
+        for (int i = 0; i < 5; ++i) {
+            const double dx = x - (10 + 12 * i), dy = y - (row + 17 * i);
+            const double along = dx * along_x + dy * along_y, across = -dx * along_y + dy * along_x;
+            if (std::abs(along) < 20 && std::abs(across) < 2.5) return float(kT1.cortex);
+        }
+        return float(kT1.fat);
+    };
+    const auto series = draw(spine, kT1, "t1", stripes);
+    const auto found = localise_spine(extract_plane(series, 0), PlaneContrast::T1);
+    ASSERT_TRUE(found.failure.empty()) << found.failure;
+    for (const auto& disc : found.discs)
+        EXPECT_TRUE(DrawnSpine::in_column(disc.x)) << disc.label << " at x = " << disc.x;
+}
+
 // A patient lies along the magnet: lumbar discs tilt well under 50 degrees from the axial plane.
 // A chain of bands tilted further follows something else (bowel loops, the posterior elements
 // seen obliquely) and the image is not analysed, rather than read at the wrong place.

@@ -785,16 +785,19 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
         chain.erase(chain.begin());
 }
 
+// Whether a band of a lumbar disc's length tilts further than any disc from L1/L2 to L4/L5.
+bool too_steep_for_a_lumbar_disc(const Disc& disc, const SagittalPlane& plane) {
+    return disc.length >= kMinColumnDiscLength && std::abs(axial_tilt_degrees(disc, plane)) > kMaxLumbarTilt;
+}
+
 // Why the labelled chain cannot be the lumbar column, or empty when it can.
 std::string implausible_column(const std::vector<Disc>& discs, const SagittalPlane& plane) {
     for (const auto& disc : discs) {
         if (disc.label == "L5/S1" || disc.label.find('L') != 0) continue;  // L1/L2 .. L4/L5
-        if (disc.length < kMinColumnDiscLength) continue;
-        const double tilt = axial_tilt_degrees(disc, plane);
-        if (std::abs(tilt) > kMaxLumbarTilt)
+        if (too_steep_for_a_lumbar_disc(disc, plane))
             return fmt::format("no plausible lumbar column on the mid-sagittal image (the band taken for {} "
                                "tilts {:.0f} degrees from the axial plane; lumbar discs tilt less than {:.0f})",
-                               disc.label, std::abs(tilt), kMaxLumbarTilt);
+                               disc.label, std::abs(axial_tilt_degrees(disc, plane)), kMaxLumbarTilt);
     }
     return {};
 }
@@ -817,7 +820,8 @@ double mean_x(const std::vector<Disc>& chain) {
 // nearly as strong, of bands nearly as long, runs in front of the best one, it is the column.
 // (Bowel loops in front of the spine chain too, in bands much shorter: spider_251, 16 mm against
 // 29.)
-std::vector<Disc> column_chain(const std::vector<Disc>& candidates, double pixel_mm) {
+std::vector<Disc> column_chain(const std::vector<Disc>& candidates, const SagittalPlane& plane) {
+    const double pixel_mm = plane.pixel_mm;
     auto best = best_chain(candidates, pixel_mm);
     std::vector<Disc> others;
     for (const auto& candidate : candidates) {
@@ -828,7 +832,14 @@ std::vector<Disc> column_chain(const std::vector<Disc>& candidates, double pixel
     }
     auto second = best_chain(others, pixel_mm);
     const bool in_front = mean_x(second) < mean_x(best) - kChainExclusionMm / pixel_mm;
-    if (second.size() >= 4 && in_front && median_length(second) >= kAnteriorLengthShare * median_length(best) &&
+    // Steep bands side by side also chain, each along the other's normal, across the image (seed
+    // 1200 case 23: four bands tilted 64-72 degrees in front of the column): such a chain is no
+    // column. Its lowest band may be a steep L5/S1.
+    const bool tilted_like_a_column =
+        std::none_of(second.begin(), second.end() - (second.empty() ? 0 : 1),
+                     [&](const Disc& disc) { return too_steep_for_a_lumbar_disc(disc, plane); });
+    if (second.size() >= 4 && in_front && tilted_like_a_column &&
+        median_length(second) >= kAnteriorLengthShare * median_length(best) &&
         chain_strength(second) >= kAnteriorChainShare * chain_strength(best))
         return second;
     return best;
@@ -1018,7 +1029,7 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
     result.candidates = detected;
     for (auto& candidate : result.candidates) fit_to_band(*normalised, candidate, contrast, plane.pixel_mm);
     const auto discs_alike = tilted_like_discs(result.candidates, plane);
-    auto chain = column_chain(discs_alike, plane.pixel_mm);
+    auto chain = column_chain(discs_alike, plane);
     auto is_column = [](const std::vector<Disc>& discs) {
         return discs.size() >= 3 && median_length(discs) >= kMinColumnDiscLength;
     };
@@ -1028,7 +1039,7 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
         // its length.
         auto at_detected_tilts = tilted_like_discs(detected, plane);
         for (auto& disc : at_detected_tilts) centre_on_band(*normalised, disc, contrast, plane.pixel_mm);
-        chain = column_chain(at_detected_tilts, plane.pixel_mm);
+        chain = column_chain(at_detected_tilts, plane);
         for (auto& disc : chain) fit_to_band(*normalised, disc, contrast, plane.pixel_mm);
     }
     if (!is_column(chain)) {
