@@ -97,26 +97,27 @@ std::map<std::string, VertebraGeometry> fluid_vertebrae(const SagittalPlane& t1_
     return bodies;
 }
 
-// The fractional slice index of `series` at a patient position, within the series.
-double slice_position(const SeriesVolume& series, const PointMm& point) {
-    const Volume& volume = *series.image;
+// The continuous (column, row, slice) index of `series` at a patient position.
+itk::ContinuousIndex<double, 3> index_of(const SeriesVolume& series, const PointMm& point) {
     Volume::PointType physical;
     for (unsigned i = 0; i < 3; ++i) physical[i] = point[i];
     itk::ContinuousIndex<double, 3> index;
-    volume.TransformPhysicalPointToContinuousIndex(physical, index);
-    const double last = double(volume.GetLargestPossibleRegion().GetSize()[2] - 1);
-    return std::clamp(double(index[2]), 0.0, last);
+    series.image->TransformPhysicalPointToContinuousIndex(physical, index);
+    return index;
+}
+
+// The fractional slice index of `series` at a patient position, within the series.
+double slice_position(const SeriesVolume& series, const PointMm& point) {
+    const double last = double(series.image->GetLargestPossibleRegion().GetSize()[2] - 1);
+    return std::clamp(double(index_of(series, point)[2]), 0.0, last);
 }
 
 // The patient point `slices` slice spacings of `series` from `point`, along the series' slice normal.
 PointMm slices_away(const SeriesVolume& series, const PointMm& point, int slices) {
-    const Volume& volume = *series.image;
-    Volume::PointType physical;
-    for (unsigned i = 0; i < 3; ++i) physical[i] = point[i];
-    itk::ContinuousIndex<double, 3> index;
-    volume.TransformPhysicalPointToContinuousIndex(physical, index);
+    auto index = index_of(series, point);
     index[2] += slices;
-    volume.TransformContinuousIndexToPhysicalPoint(index, physical);
+    Volume::PointType physical;
+    series.image->TransformContinuousIndexToPhysicalPoint(index, physical);
     return {physical[0], physical[1], physical[2]};
 }
 
