@@ -189,8 +189,7 @@ int Storage::Impl::fail_jobs_interrupted_too_often_locked() {
                                           Storage::kMaxInterruptedAnalyses);
     for (const auto& [job_id, study_uid] : poisoned) {
         spdlog::error("job {} study {}: failed: {}", job_id, study_uid, error);
-        set_job_state_locked(job_id, JobState::analysing, JobState::failed);
-        db.statement("UPDATE jobs SET last_error = ? WHERE id = ?").bind_all(error, job_id).run();
+        fail_job_locked(job_id, JobState::analysing, error);
     }
     return static_cast<int>(poisoned.size());
 }

@@ -58,6 +58,8 @@ struct Storage::Impl {
     std::optional<Job> find_job_locked(std::int64_t job_id);
     Job require_job_locked(std::int64_t job_id);  // IllegalTransitionError if unknown
     void set_job_state_locked(std::int64_t job_id, JobState from, JobState to);
+    // from -> failed, with the error an operator reads in `jobs`.
+    void fail_job_locked(std::int64_t job_id, JobState from, const std::string& error);
     void settle_job_locked(std::int64_t job_id, TimePoint now);
     void recover(TimePoint now);
     int fail_jobs_interrupted_too_often_locked();

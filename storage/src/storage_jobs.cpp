@@ -97,6 +97,11 @@ void Storage::Impl::set_job_state_locked(std::int64_t job_id, JobState from, Job
     spdlog::info("job {}: {} -> {}", job_id, to_string(from), to_string(to));
 }
 
+void Storage::Impl::fail_job_locked(std::int64_t job_id, JobState from, const std::string& error) {
+    set_job_state_locked(job_id, from, JobState::failed);
+    db.statement("UPDATE jobs SET last_error = ? WHERE id = ?").bind_all(error, job_id).run();
+}
+
 // ---- creation at completeness ------------------------------------------------------------
 
 namespace {
@@ -387,10 +392,7 @@ void Storage::Impl::settle_job_locked(std::int64_t job_id, TimePoint) {
         set_job_state_locked(job_id, JobState::reporting, JobState::delivered);
         return;
     }
-    set_job_state_locked(job_id, JobState::reporting, JobState::failed);
-    db.statement("UPDATE jobs SET last_error = ? WHERE id = ?")
-        .bind_all(fmt::format("delivery gave up: {}", given_up_destinations), job_id)
-        .run();
+    fail_job_locked(job_id, JobState::reporting, fmt::format("delivery gave up: {}", given_up_destinations));
 }
 
 void Storage::record_delivery_sent(std::int64_t delivery_id) {
