@@ -724,67 +724,6 @@ void limit_disc_edges(std::vector<Disc>& chain) {
     }
 }
 
-// A band much shorter and weaker than the column's discs at an end of the chain is not a disc of
-// the column (a vessel, a bowel wall): the chain is cut back. Below S1 the sacrum's rudimentary
-// discs and fused junctions are steeper than L5/S1 and either shorter or much fainter than real
-// discs, or weak and much thinner (a fused junction as steep as L5/S1). A steep L5/S1 itself
-// often measures short (its band is read along one tilt), so length alone never cuts a band as
-// contrasted as the column's discs. A steep L5/S1 fitted short at its front, flat or tilted the
-// wrong way, may have a band below it that lies forward of it, in the pelvis in front of the
-// sacrum or at a fused junction, where the column does not go: that band is dropped and L5/S1
-// kept.
-void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
-    if (chain.size() < 4) return;
-    std::vector<double> scores, thicknesses;
-    for (const auto& disc : chain) {
-        scores.push_back(disc.score);
-        thicknesses.push_back(disc.upper_edge + disc.lower_edge);
-    }
-    const double usual = median_length(chain), usual_score = median(scores);
-    const double usual_spacing = median_spacing(chain, plane.pixel_mm);
-    const double usual_thickness = median(thicknesses);
-    auto weak = [&](const Disc& disc) { return disc.score < kWeakBandFactor * usual_score; };
-    auto faint = [&](const Disc& disc) { return disc.score < kFaintBandFactor * usual_score; };
-    while (chain.size() >= 4) {
-        const Disc& last = chain.back();
-        const Disc& above = chain[chain.size() - 2];
-        const bool steeper = above.angle - last.angle > deg(kSacralTurnDegrees);
-        const bool sacral = faint(last) || (steeper && ((weak(last) && last.length < kSacralLengthFactor * usual) ||
-                                                  last.score < kSacralContrastFactor * usual_score));
-        const bool stray = weak(last) && last.length < kShortBandFactor * usual;
-        // A fused sacral junction is a thin line, half as thick as the column's discs or less.
-        const bool junction = weak(last) && last.upper_edge + last.lower_edge < kJunctionThicknessFactor * usual_thickness;
-        // A pale band well beyond the usual spacing: a sacral junction or the pelvis, not L5/S1.
-        const bool far_and_pale = last.score < kPaleBandFactor * usual_score &&
-                                  spacing(above, last, plane.pixel_mm) > kFarBandSpacing * usual_spacing;
-        const bool misfitted_lumbosacral = fitted_short(above, chain) &&
-                                           axial_tilt_degrees(above, plane) < kMaxMisfitTiltDegrees;
-        if (misfitted_lumbosacral && (above.x - last.x) * plane.pixel_mm > kMaxForwardStepMm) {
-            // Beyond L5/S1, which is kept however short and weak, unless it is faint: then it is
-            // the front of a fused junction, and is judged in turn (seed 501 case 7).
-            const bool above_faint = faint(above);
-            chain.pop_back();
-            if (above_faint) continue;
-            break;
-        }
-        // The turn is judged from the nearest full-length band above: a short band between them
-        // (a sacral junction fitted at its front) must not hide a steep L5/S1 (seed 500 case 22).
-        std::size_t nearest_full = chain.size() - 2;
-        while (nearest_full > 0 && fitted_short(chain[nearest_full], chain)) --nearest_full;
-        const Disc& full_above = chain[nearest_full];
-        const double above_tilt = axial_tilt_degrees(full_above, plane);
-        const bool lumbosacral_above = !fitted_short(full_above, chain) && above_tilt >= kLumbosacralTiltDegrees;
-        if (lumbosacral_above && above_tilt - axial_tilt_degrees(last, plane) > kMaxBackwardTurnDegrees) {
-            chain.pop_back();  // beyond L5/S1; the band above is judged in turn
-            continue;
-        }
-        if (!sacral && !stray && !junction && !far_and_pale) break;
-        chain.pop_back();
-    }
-    while (chain.size() >= 4 && weak(chain.front()) && chain.front().length < kShortBandFactor * usual)
-        chain.erase(chain.begin());
-}
-
 // Whether a band of a lumbar disc's length tilts further than any disc from L1/L2 to L4/L5.
 bool too_steep_for_a_lumbar_disc(const Disc& disc, const SagittalPlane& plane) {
     return disc.length >= kMinColumnDiscLength && std::abs(axial_tilt_degrees(disc, plane)) > kMaxLumbarTilt;
@@ -986,6 +925,67 @@ void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane&
             chain.erase(chain.begin() + long(k), chain.end());
             return;
         }
+}
+
+// A band much shorter and weaker than the column's discs at an end of the chain is not a disc of
+// the column (a vessel, a bowel wall): the chain is cut back. Below S1 the sacrum's rudimentary
+// discs and fused junctions are steeper than L5/S1 and either shorter or much fainter than real
+// discs, or weak and much thinner (a fused junction as steep as L5/S1). A steep L5/S1 itself
+// often measures short (its band is read along one tilt), so length alone never cuts a band as
+// contrasted as the column's discs. A steep L5/S1 fitted short at its front, flat or tilted the
+// wrong way, may have a band below it that lies forward of it, in the pelvis in front of the
+// sacrum or at a fused junction, where the column does not go: that band is dropped and L5/S1
+// kept.
+void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
+    if (chain.size() < 4) return;
+    std::vector<double> scores, thicknesses;
+    for (const auto& disc : chain) {
+        scores.push_back(disc.score);
+        thicknesses.push_back(disc.upper_edge + disc.lower_edge);
+    }
+    const double usual = median_length(chain), usual_score = median(scores);
+    const double usual_spacing = median_spacing(chain, plane.pixel_mm);
+    const double usual_thickness = median(thicknesses);
+    auto weak = [&](const Disc& disc) { return disc.score < kWeakBandFactor * usual_score; };
+    auto faint = [&](const Disc& disc) { return disc.score < kFaintBandFactor * usual_score; };
+    while (chain.size() >= 4) {
+        const Disc& last = chain.back();
+        const Disc& above = chain[chain.size() - 2];
+        const bool steeper = above.angle - last.angle > deg(kSacralTurnDegrees);
+        const bool sacral = faint(last) || (steeper && ((weak(last) && last.length < kSacralLengthFactor * usual) ||
+                                                  last.score < kSacralContrastFactor * usual_score));
+        const bool stray = weak(last) && last.length < kShortBandFactor * usual;
+        // A fused sacral junction is a thin line, half as thick as the column's discs or less.
+        const bool junction = weak(last) && last.upper_edge + last.lower_edge < kJunctionThicknessFactor * usual_thickness;
+        // A pale band well beyond the usual spacing: a sacral junction or the pelvis, not L5/S1.
+        const bool far_and_pale = last.score < kPaleBandFactor * usual_score &&
+                                  spacing(above, last, plane.pixel_mm) > kFarBandSpacing * usual_spacing;
+        const bool misfitted_lumbosacral = fitted_short(above, chain) &&
+                                           axial_tilt_degrees(above, plane) < kMaxMisfitTiltDegrees;
+        if (misfitted_lumbosacral && (above.x - last.x) * plane.pixel_mm > kMaxForwardStepMm) {
+            // Beyond L5/S1, which is kept however short and weak, unless it is faint: then it is
+            // the front of a fused junction, and is judged in turn (seed 501 case 7).
+            const bool above_faint = faint(above);
+            chain.pop_back();
+            if (above_faint) continue;
+            break;
+        }
+        // The turn is judged from the nearest full-length band above: a short band between them
+        // (a sacral junction fitted at its front) must not hide a steep L5/S1 (seed 500 case 22).
+        std::size_t nearest_full = chain.size() - 2;
+        while (nearest_full > 0 && fitted_short(chain[nearest_full], chain)) --nearest_full;
+        const Disc& full_above = chain[nearest_full];
+        const double above_tilt = axial_tilt_degrees(full_above, plane);
+        const bool lumbosacral_above = !fitted_short(full_above, chain) && above_tilt >= kLumbosacralTiltDegrees;
+        if (lumbosacral_above && above_tilt - axial_tilt_degrees(last, plane) > kMaxBackwardTurnDegrees) {
+            chain.pop_back();  // beyond L5/S1; the band above is judged in turn
+            continue;
+        }
+        if (!sacral && !stray && !junction && !far_and_pale) break;
+        chain.pop_back();
+    }
+    while (chain.size() >= 4 && weak(chain.front()) && chain.front().length < kShortBandFactor * usual)
+        chain.erase(chain.begin());
 }
 
 bool lowest_disc_tilted_back(const SpineLocalisation& spine, const SagittalPlane& plane) {

@@ -48,6 +48,11 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm);
 // it there. The column is then followed on from its last disc.
 void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane& plane);
 
+// Cuts back the chain's ends while the band there is no disc of the column: below L5/S1 the
+// sacrum's junctions, steeper than L5/S1 and weaker or thinner than the column's discs; at either
+// end a short, weak band (a vessel, a bowel wall). The chain's bands carry their measured edges.
+void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane);
+
 // Whether `disc`'s band is much shorter than the chain's discs: a steep lumbosacral disc is a
 // wedge, often fitted at its front, where its band is read short and tilted the wrong way.
 bool fitted_short(const Disc& disc, const std::vector<Disc>& chain);
