@@ -580,6 +580,40 @@ TEST(SpineLocaliser, ALowestBandTiltedBackwardIsNotL5S1) {
     EXPECT_FALSE(ending_with(28, 25)) << "shorter than the column's discs: its tilt is not trusted";
 }
 
+// Below a steep L5/S1 the sacrum's junctions turn further forward. Fitted at its front, a
+// junction reads short and may keep the tilt of the one below it from looking steeper (seed 1301
+// case 27: L5/S1 tilted 24 degrees, then a 13 mm band at 58 and a 23 mm band at 62, both weak).
+// Each band is judged against the nearest full-length band above it too, L5/S1 here.
+TEST(SpineLocaliser, AWeakSacralBandBelowAShortOneIsJudgedAgainstL5S1) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+    const double step = DrawnSpine::kBody + DrawnSpine::kDisc;
+    auto band = [&](double y, double length, double degrees, double score) {
+        Disc disc = disc_at(column_x, y, length, degrees);
+        disc.score = score;
+        disc.upper_edge = disc.lower_edge = 4.0;
+        return disc;
+    };
+    // Five discs of the column, then L5/S1 tilted 24 degrees (anterior end lower), then the
+    // sacrum's two bands: the last as steep, weak and short as the band below it is tested with.
+    auto trimmed_after = [&](double last_length, double last_degrees) {
+        std::vector<Disc> chain;
+        for (int i = 0; i < 5; ++i) chain.push_back(band(spine.disc_centre(i), 31, 0, 0.44));
+        chain.push_back(band(spine.disc_centre(5), 30, -24, 0.42));
+        chain.push_back(band(spine.disc_centre(5) + step, 13, -58, 0.18));
+        chain.push_back(band(spine.disc_centre(5) + 2 * step, last_length, last_degrees, 0.275));
+        trim_chain_ends(chain, plane);
+        return chain;
+    };
+    const auto chain = trimmed_after(23, -62);
+    EXPECT_EQ(chain.size(), 6u) << "the sacral bands are cut back to L5/S1";
+    EXPECT_NEAR(chain.back().y, spine.disc_centre(5), 0.5);
+    EXPECT_EQ(trimmed_after(30, -62).size(), 8u) << "as long as the column's discs: kept";
+    EXPECT_EQ(trimmed_after(23, -26).size(), 8u) << "tilted like L5/S1: kept";
+}
+
 // Moves the bands of the discs above and below L3 backward along themselves, as a band's centre
 // drifts where the canal continues it.
 void drift_discs_beside_l3(SpineLocalisation& localisation, double drift_mm, const SagittalPlane& plane) {

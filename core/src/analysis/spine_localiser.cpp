@@ -951,7 +951,14 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
     while (chain.size() >= 4) {
         const Disc& last = chain.back();
         const Disc& above = chain[chain.size() - 2];
-        const bool steeper = above.angle - last.angle > deg(kSacralTurnDegrees);
+        // The turn is judged from the nearest full-length band above too: a short band between
+        // them (a sacral junction fitted at its front) must not hide a steep L5/S1 (seed 500 case
+        // 22), nor a sacral band turned forward from L5/S1 (seed 1301 case 27).
+        std::size_t nearest_full = chain.size() - 2;
+        while (nearest_full > 0 && fitted_short(chain[nearest_full], chain)) --nearest_full;
+        const Disc& full_above = chain[nearest_full];
+        const bool steeper = above.angle - last.angle > deg(kSacralTurnDegrees) ||
+                             full_above.angle - last.angle > deg(kSacralTurnDegrees);
         const bool sacral = faint(last) || (steeper && ((weak(last) && last.length < kSacralLengthFactor * usual) ||
                                                   last.score < kSacralContrastFactor * usual_score));
         const bool stray = weak(last) && last.length < kShortBandFactor * usual;
@@ -970,11 +977,6 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
             if (above_faint) continue;
             break;
         }
-        // The turn is judged from the nearest full-length band above: a short band between them
-        // (a sacral junction fitted at its front) must not hide a steep L5/S1 (seed 500 case 22).
-        std::size_t nearest_full = chain.size() - 2;
-        while (nearest_full > 0 && fitted_short(chain[nearest_full], chain)) --nearest_full;
-        const Disc& full_above = chain[nearest_full];
         const double above_tilt = axial_tilt_degrees(full_above, plane);
         const bool lumbosacral_above = !fitted_short(full_above, chain) && above_tilt >= kLumbosacralTiltDegrees;
         if (lumbosacral_above && above_tilt - axial_tilt_degrees(last, plane) > kMaxBackwardTurnDegrees) {
