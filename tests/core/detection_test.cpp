@@ -695,13 +695,54 @@ TEST(Midline, MovesEachBodyToTheMidlineOfAnObliqueSeries) {
     }
 }
 
-// One slice shows nothing of the midline: no shift is made.
+// One slice shows nothing of the midline: no shift is found in it (the reported centres are put
+// level with the slice's middle instead, shift_to_planned_midline).
 TEST(Midline, LeavesASingleSliceAlone) {
     const DrawnSpine spine;
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
     const auto bodies = vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane);
     EXPECT_TRUE(shifts_to_midline(plane, bodies).empty());
+}
+
+// One slice planned through the spine's middle and rolled 4 degrees (its columns run down and to
+// the left): a body 100 mm below the slice's middle lies 7 mm left of the midline on it, and is
+// put back level with the slice's middle, along the slice's normal. A slice that is not rolled
+// needs no shift.
+TEST(Midline, PutsABodyOnAnObliqueSingleSliceBackLevelWithTheSlicesMiddle) {
+    const DrawnSpine spine;
+    auto rolled = [&](double degrees) {
+        auto series = draw(spine, kT1, "t1");
+        const double roll = degrees * std::numbers::pi / 180.0;
+        auto direction = series.image->GetDirection();
+        direction[0][1] = std::sin(roll), direction[2][1] = -std::cos(roll);  // down the columns
+        direction[0][2] = std::cos(roll), direction[2][2] = std::sin(roll);  // the slice normal
+        series.image->SetDirection(direction);
+        return series;
+    };
+    const auto oblique = rolled(4.0);
+    const auto plane = extract_plane(oblique, 0);
+    Volume::PointType middle;
+    oblique.image->TransformContinuousIndexToPhysicalPoint(
+        itk::ContinuousIndex<double, 3>(std::array<double, 3>{(DrawnSpine::kWidth - 1) / 2.0,
+                                                             (DrawnSpine::kHeight - 1) / 2.0, 0.0}.data()),
+        middle);
+    const auto on_plane = plane.from_patient({middle[0], middle[1], middle[2]});
+    const PointMm below = plane.to_patient(on_plane[0], on_plane[1] + 100.0 / plane.pixel_mm);
+    ASSERT_NEAR(below[0] - middle[0], 100.0 * std::sin(4.0 * std::numbers::pi / 180.0), 0.5);
+
+    const Vector3 shift = shift_to_planned_midline(plane, below);
+    EXPECT_NEAR(below[0] + shift[0], middle[0], 0.1);
+    const double length = std::hypot(shift[0], shift[1], shift[2]);
+    EXPECT_NEAR(length, 7.0, 0.1);
+    EXPECT_NEAR(shift[0] * std::cos(4.0 * std::numbers::pi / 180.0) + shift[2] * std::sin(4.0 * std::numbers::pi / 180.0),
+                -length, 1e-6)
+        << "along the slice normal";
+
+    const auto straight = rolled(0.0);
+    const auto straight_plane = extract_plane(straight, 0);
+    const Vector3 none = shift_to_planned_midline(straight_plane, straight_plane.to_patient(100, 250));
+    EXPECT_NEAR(std::hypot(none[0], none[1], none[2]), 0.0, 1e-9);
 }
 
 // Fat beside drawn body 4's inferior endplate, 9 mm deep, over columns [from, to] of the image.

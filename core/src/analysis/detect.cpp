@@ -233,13 +233,16 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
     const auto fluid_marrow = prepare_marrow_plane(fluid_plane, std::move(fluid_bodies));
     findings.timing_ms.localise = milliseconds_since(localise_start);
 
-    // A body's centre lies on the spine's midline, which an oblique middle slice leaves.
+    // A body's centre lies on the spine's midline, which an oblique middle slice leaves: found
+    // across the slices where they show it, else taken through the middle of the slice.
     const auto to_midline = shifts_to_midline(t1_plane, t1_marrow.bodies);
     for (const auto& [label, body] : t1_marrow.bodies) {
         if (!is_reported_vertebra(label)) continue;
         PointMm centre = t1_plane.to_patient(body.centre[0], body.centre[1]);
-        if (const auto shift = to_midline.find(label); shift != to_midline.end())
-            for (int i = 0; i < 3; ++i) centre[i] += shift->second[i];
+        const auto found = to_midline.find(label);
+        const Vector3 shift =
+            found != to_midline.end() ? found->second : shift_to_planned_midline(t1_plane, centre);
+        for (int i = 0; i < 3; ++i) centre[i] += shift[i];
         findings.vertebrae.push_back({label, centre});
     }
     std::sort(findings.vertebrae.begin(), findings.vertebrae.end(), [](const auto& a, const auto& b) {

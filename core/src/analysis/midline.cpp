@@ -20,6 +20,11 @@ constexpr double kCanalContrast = 1.5;
 constexpr double kSliceReachMm = 30.0;  // the midline is sought this far either side of the plane
 constexpr std::size_t kMinLevels = 3;
 constexpr double kBoxHalfMm = 2.0;  // signal is averaged over a square of this half-side
+// An oblique slice (up to 6 degrees) leaves a straight spine by at most 15 mm over the lumbar
+// column's 150 mm from its middle; a larger shift is no obliquity, and the centre is left alone.
+constexpr double kMaxPlannedMidlineShiftMm = 20.0;
+// The slice normal's left-right share below which the slice is too far from sagittal to judge.
+constexpr double kMinSagittalShare = 0.7;
 
 // Samples the plane's series around plane point (x, y) on any of its slices.
 class SliceSampler {
@@ -140,6 +145,20 @@ std::map<std::string, Vector3> shifts_to_midline(const SagittalPlane& plane,
         shifts[label] = {offset * n[0], offset * n[1], offset * n[2]};
     }
     return shifts;
+}
+
+Vector3 shift_to_planned_midline(const SagittalPlane& plane, const PointMm& centre) {
+    const Volume& volume = *plane.source->image;
+    const auto size = volume.GetLargestPossibleRegion().GetSize();
+    itk::ContinuousIndex<double, 3> middle;
+    middle[0] = (double(size[0]) - 1) / 2, middle[1] = (double(size[1]) - 1) / 2, middle[2] = double(plane.slice);
+    Volume::PointType slice_middle;
+    volume.TransformContinuousIndexToPhysicalPoint(middle, slice_middle);
+    const Vector3 normal{volume.GetDirection()[0][2], volume.GetDirection()[1][2], volume.GetDirection()[2][2]};
+    if (std::abs(normal[0]) < kMinSagittalShare) return {0, 0, 0};
+    const double along_normal = (slice_middle[0] - centre[0]) / normal[0];  // patient x: right to left
+    if (std::abs(along_normal) > kMaxPlannedMidlineShiftMm) return {0, 0, 0};
+    return {along_normal * normal[0], along_normal * normal[1], along_normal * normal[2]};
 }
 
 }  // namespace modic::core

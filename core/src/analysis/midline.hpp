@@ -19,4 +19,12 @@ namespace modic::core {
 std::map<std::string, Vector3> shifts_to_midline(const SagittalPlane& plane,
                                                  const std::map<std::string, VertebraGeometry>& bodies);
 
+// Where the slices do not show the midline (one or two slices, or the canal found at fewer than
+// three bodies): the patient-space shift, along the slice normal, that puts `centre` (a point on
+// `plane`) level, left to right, with the middle of `plane`'s slice. A sagittal slice is planned
+// through the middle of the spine, which runs head to foot: an oblique slice leaves it the
+// further the farther from the slice's middle. Zero for a slice far from sagittal, or where the
+// shift would exceed kMaxPlannedMidlineShiftMm.
+Vector3 shift_to_planned_midline(const SagittalPlane& plane, const PointMm& centre);
+
 }  // namespace modic::core
