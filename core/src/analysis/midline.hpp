@@ -23,8 +23,8 @@ std::map<std::string, Vector3> shifts_to_midline(const SagittalPlane& plane,
 // three bodies): the patient-space shift, along the slice normal, that puts `centre` (a point on
 // `plane`) level, left to right, with the middle of `plane`'s slice. A sagittal slice is planned
 // through the middle of the spine, which runs head to foot: an oblique slice leaves it the
-// further the farther from the slice's middle. Zero for a slice far from sagittal, or where the
-// shift would exceed kMaxPlannedMidlineShiftMm.
+// further the farther from the slice's middle. Zero for a slice far from sagittal (its normal
+// less than 0.7 left to right), or where the shift would exceed 20 mm.
 Vector3 shift_to_planned_midline(const SagittalPlane& plane, const PointMm& centre);
 
 }  // namespace modic::core
