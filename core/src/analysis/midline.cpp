@@ -26,12 +26,18 @@ constexpr double kMaxPlannedMidlineShiftMm = 20.0;
 // The slice normal's left-right share below which the slice is too far from sagittal to judge.
 constexpr double kMinSagittalShare = 0.7;
 
+// The unit normal of a series' slices, in patient space (the third column of its direction).
+Vector3 slice_normal(const Volume& volume) {
+    const auto& direction = volume.GetDirection();
+    return {direction[0][2], direction[1][2], direction[2][2]};
+}
+
 // Samples the plane's series around plane point (x, y) on any of its slices.
 class SliceSampler {
 public:
     explicit SliceSampler(const SagittalPlane& plane) : plane_(plane), reader_(*plane.source) {
         const Volume& volume = *plane.source->image;
-        for (int i = 0; i < 3; ++i) normal_[i] = volume.GetDirection()[i][2];
+        normal_ = slice_normal(volume);
         spacing_ = volume.GetSpacing()[2];
         count_ = int(volume.GetLargestPossibleRegion().GetSize()[2]);
     }
@@ -154,7 +160,7 @@ Vector3 shift_to_planned_midline(const SagittalPlane& plane, const PointMm& cent
     middle[0] = (double(size[0]) - 1) / 2, middle[1] = (double(size[1]) - 1) / 2, middle[2] = double(plane.slice);
     Volume::PointType slice_middle;
     volume.TransformContinuousIndexToPhysicalPoint(middle, slice_middle);
-    const Vector3 normal{volume.GetDirection()[0][2], volume.GetDirection()[1][2], volume.GetDirection()[2][2]};
+    const Vector3 normal = slice_normal(volume);
     if (std::abs(normal[0]) < kMinSagittalShare) return {0, 0, 0};
     const double along_normal = (slice_middle[0] - centre[0]) / normal[0];  // patient x: right to left
     if (std::abs(along_normal) > kMaxPlannedMidlineShiftMm) return {0, 0, 0};
