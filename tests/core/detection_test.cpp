@@ -1337,6 +1337,49 @@ TEST(MarrowTyping, S1BelowADarkL5IsNotFat) {
     EXPECT_EQ(read_endplate_of(t1_plane, t2_plane, "S1", EndplateSide::Superior).type, ModicType::None);
 }
 
+// Oedema 18 mm up from L3's inferior endplate, across the whole body (T1 0.68 of the marrow, T2
+// 1.8): it fills the body's middle, and against that middle the endplate would read normal. The
+// body is compared with its neighbours' marrow instead.
+TEST(MarrowTyping, OedemaFillingABodysMiddleIsType1) {
+    DrawnSpine spine;
+    spine.cortex = 1;
+    const double l3_bottom = spine.body_top(3) + DrawnSpine::kBody - spine.cortex;
+    auto oedema = [&](float value) {
+        return [&, value](double x, double y, float normal) {
+            return DrawnSpine::in_column(x) && y >= l3_bottom - 18 && y < l3_bottom ? value : normal;
+        };
+    };
+    const auto t1_series = draw(spine, kT1, "t1", oedema(440));
+    const auto t2_series = draw(spine, kT2, "t2", oedema(800));
+    const auto t1_plane = extract_plane(t1_series, 0);
+    const auto t2_plane = extract_plane(t2_series, 0);
+    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane));
+    ASSERT_TRUE(t1.body_marrow.count("L3"));
+    EXPECT_NEAR(t1.body_marrow.at("L3"), kT1.marrow, 0.05 * kT1.marrow);
+    const auto reading = read_endplate_of(t1_plane, t2_plane, "L3", EndplateSide::Inferior);
+    EXPECT_EQ(reading.type, ModicType::Type1);
+    EXPECT_GT(reading.depth_fraction, 0.4);
+}
+
+// L3 darker as a whole (0.85 of the other bodies on T1 and T2, as a coil's sensitivity may leave
+// a body): it is still compared with its own marrow, and its endplates read normal.
+TEST(MarrowTyping, ABodySomewhatDarkerThanItsNeighboursIsReadAgainstItsOwnMarrow) {
+    const DrawnSpine spine;
+    const double l3_top = spine.body_top(3);
+    auto dark_l3 = [&](double x, double y, float normal) {
+        return DrawnSpine::in_column(x) && y >= l3_top && y < l3_top + DrawnSpine::kBody ? 0.85f * normal : normal;
+    };
+    const auto t1_series = draw(spine, kT1, "t1", dark_l3);
+    const auto t2_series = draw(spine, kT2, "t2", dark_l3);
+    const auto t1_plane = extract_plane(t1_series, 0);
+    const auto t2_plane = extract_plane(t2_series, 0);
+    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane));
+    ASSERT_TRUE(t1.body_marrow.count("L3"));
+    EXPECT_NEAR(t1.body_marrow.at("L3"), 0.85 * kT1.marrow, 0.05 * kT1.marrow);
+    for (auto side : {EndplateSide::Superior, EndplateSide::Inferior})
+        EXPECT_EQ(read_endplate_of(t1_plane, t2_plane, "L3", side).type, ModicType::None);
+}
+
 EndplateFinding endplate(const char* vertebra, EndplateSide side, ModicType type, double volume,
                          double extent = 0.5) {
     return {vertebra, side, type, 0.8, 0.2, extent, volume, std::nullopt};

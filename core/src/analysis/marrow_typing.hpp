@@ -18,7 +18,9 @@ struct MarrowPlane {
     PlaneImage::Pointer smoothed;
     std::map<std::string, VertebraGeometry> bodies;
     double normal_marrow = 0;  // median signal of the central marrow of the complete bodies
-    std::map<std::string, double> body_marrow;  // each complete body's central marrow signal
+    // Each complete body's central marrow signal; its nearer neighbour's where a change fills its
+    // middle (beyond both neighbours by a third).
+    std::map<std::string, double> body_marrow;
 };
 
 MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
