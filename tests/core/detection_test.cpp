@@ -1172,6 +1172,11 @@ TEST(MarrowTyping, OedemaMildlyDarkOnT1IsType1) {
     EXPECT_EQ(read_planted(440, 800).type, ModicType::Type1);
 }
 
+// Oedema darkening T1 to only 0.75 of the marrow, bright on T2.
+TEST(MarrowTyping, OedemaOnlyJustDarkOnT1IsType1) {
+    EXPECT_EQ(read_planted(490, 800).type, ModicType::Type1);
+}
+
 // Oedema beside fat, each 7 mm along the endplate: neither part alone covers a quarter of the
 // endplate's central 30 mm, together they do.
 TEST(MarrowTyping, OedemaBesideFatIsType1_2) {
