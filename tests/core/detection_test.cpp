@@ -1172,6 +1172,28 @@ TEST(MarrowTyping, OedemaMildlyDarkOnT1IsType1) {
     EXPECT_EQ(read_planted(440, 800).type, ModicType::Type1);
 }
 
+// Where the fluid image does not show an endplate, a change dark on T1 cannot be typed: the
+// endplate reads "0", but not with the confidence of normal marrow.
+TEST(MarrowTyping, AChangeDarkOnT1AloneReadsZeroWithLowConfidence) {
+    DrawnSpine spine;
+    spine.cortex = 1;
+    const double cortex = spine.body_top(4) + DrawnSpine::kBody - spine.cortex;
+    auto dark = [&](double x, double y, float normal) {
+        return y >= cortex - 9 && y < cortex && x >= 76 && x <= 102 ? 300.0f : normal;
+    };
+    auto read_t1_alone = [](const SeriesVolume& series) {
+        const auto plane = extract_plane(series, 0);
+        const auto t1 = prepare_marrow_plane(plane, vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane));
+        return read_endplate(t1, nullptr, false, "L4", EndplateSide::Inferior);
+    };
+    const auto normal = read_t1_alone(draw(spine, kT1, "t1"));
+    EXPECT_EQ(normal.type, ModicType::None);
+    EXPECT_NEAR(normal.confidence, 0.8, 1e-9);
+    const auto changed = read_t1_alone(draw(spine, kT1, "t1", dark));
+    EXPECT_EQ(changed.type, ModicType::None);
+    EXPECT_LT(changed.confidence, 0.5);
+}
+
 // Oedema darkening T1 to only 0.75 of the marrow, bright on T2.
 TEST(MarrowTyping, OedemaOnlyJustDarkOnT1IsType1) {
     EXPECT_EQ(read_planted(490, 800).type, ModicType::Type1);

@@ -290,8 +290,13 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     }
 
     if (!shown) {
-        const double strongest = std::max({strength(type1), strength(type2), strength(type3)});
-        reading.confidence = std::clamp(1.0 - strongest, 0.0, 1.0);
+        // Read on T1 alone, oedema and sclerosis cannot be told apart from a dark disc's edge, and
+        // are not typed; a dark change there still makes "0" less sure, and T1 alone is trusted
+        // less, as for a change.
+        const Lesion t1_dark_untyped = fluid_grid ? Lesion{} : lesion_from_endplate(columns_in_body, t1_dark);
+        const double strongest =
+            std::max({strength(type1), strength(type2), strength(type3), strength(t1_dark_untyped)});
+        reading.confidence = std::clamp(1.0 - strongest, 0.0, 1.0) * (fluid_grid ? 1.0 : 0.8);
         return reading;
     }
     reading.confidence = strength(*shown) * (fluid_grid ? 1.0 : 0.8);
