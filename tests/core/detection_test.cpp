@@ -113,6 +113,15 @@ const Disc* disc_labelled(const SpineLocalisation& spine, const std::string& lab
     return nullptr;
 }
 
+// Paints `value` over the 9 mm of L4 above its inferior cortex, across the body's middle
+// (columns 76-102): a change beside the L4/L5 disc.
+Painter band_above_l4_cortex(const DrawnSpine& spine, float value) {
+    const double cortex = spine.body_top(4) + DrawnSpine::kBody - spine.cortex;
+    return [cortex, value](double x, double y, float normal) {
+        return y >= cortex - 9 && y < cortex && x >= 76 && x <= 102 ? value : normal;
+    };
+}
+
 // Steps across the plane are given in millimetres: on a plane of 0.5 mm pixels, 3 mm along a
 // direction is 6 pixels; a second step adds along its own direction.
 TEST(SagittalPlane, AStepInMillimetresMovesAPointByPixelsOfThePlane) {
@@ -184,11 +193,7 @@ TEST(SpineLocaliser, FindsAndLabelsEveryDiscCountingUpFromTheSacrum) {
 TEST(SpineLocaliser, CentresADiscBesideSclerosisOnTheDisc) {
     DrawnSpine spine;
     spine.cortex = 1;
-    const double cortex = spine.body_top(4) + DrawnSpine::kBody - spine.cortex;
-    auto sclerosis = [&](double x, double y, float normal) {
-        return y >= cortex - 9 && y < cortex && x >= 76 && x <= 102 ? 200.0f : normal;
-    };
-    const auto series = draw(spine, kT1, "t1", sclerosis);
+    const auto series = draw(spine, kT1, "t1", band_above_l4_cortex(spine, 200));
     const auto plane = extract_plane(series, 0);
     const auto found = localise_spine(plane, PlaneContrast::T1);
     ASSERT_TRUE(found.failure.empty()) << found.failure;
@@ -1177,10 +1182,6 @@ TEST(MarrowTyping, OedemaMildlyDarkOnT1IsType1) {
 TEST(MarrowTyping, AChangeDarkOnT1AloneReadsZeroWithLowConfidence) {
     DrawnSpine spine;
     spine.cortex = 1;
-    const double cortex = spine.body_top(4) + DrawnSpine::kBody - spine.cortex;
-    auto dark = [&](double x, double y, float normal) {
-        return y >= cortex - 9 && y < cortex && x >= 76 && x <= 102 ? 300.0f : normal;
-    };
     auto read_t1_alone = [](const SeriesVolume& series) {
         const auto plane = extract_plane(series, 0);
         const auto t1 = prepare_marrow_plane(plane, vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane));
@@ -1189,7 +1190,7 @@ TEST(MarrowTyping, AChangeDarkOnT1AloneReadsZeroWithLowConfidence) {
     const auto normal = read_t1_alone(draw(spine, kT1, "t1"));
     EXPECT_EQ(normal.type, ModicType::None);
     EXPECT_NEAR(normal.confidence, 0.8, 1e-9);
-    const auto changed = read_t1_alone(draw(spine, kT1, "t1", dark));
+    const auto changed = read_t1_alone(draw(spine, kT1, "t1", band_above_l4_cortex(spine, 300)));
     EXPECT_EQ(changed.type, ModicType::None);
     EXPECT_LT(changed.confidence, 0.5);
 }
