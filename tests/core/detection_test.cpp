@@ -1106,6 +1106,11 @@ TEST(PlaneAlignment, FindsNoPlacementOnAnImageWithoutTheSpine) {
     EXPECT_FALSE(align_t1_to_fluid(t1_plane, t1, fluid_plane).has_value());
 }
 
+// The marrow of a drawn T1 plane, its vertebrae found on it.
+MarrowPlane t1_marrow_of(const SagittalPlane& t1_plane) {
+    return prepare_marrow_plane(t1_plane, vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane));
+}
+
 // Reads one endplate on the two drawn planes, the bodies built the way detect.cpp builds them: on
 // T1, and mapped onto the fluid plane (one frame of reference).
 EndplateReading read_endplate_of(const SagittalPlane& t1_plane, const SagittalPlane& t2_plane,
@@ -1184,8 +1189,7 @@ TEST(MarrowTyping, AChangeDarkOnT1AloneReadsZeroWithLowConfidence) {
     spine.cortex = 1;
     auto read_t1_alone = [](const SeriesVolume& series) {
         const auto plane = extract_plane(series, 0);
-        const auto t1 = prepare_marrow_plane(plane, vertebrae_from_discs(localise_spine(plane, PlaneContrast::T1), plane));
-        return read_endplate(t1, nullptr, false, "L4", EndplateSide::Inferior);
+        return read_endplate(t1_marrow_of(plane), nullptr, false, "L4", EndplateSide::Inferior);
     };
     const auto normal = read_t1_alone(draw(spine, kT1, "t1"));
     EXPECT_EQ(normal.type, ModicType::None);
@@ -1339,8 +1343,7 @@ TEST(MarrowTyping, S1BrightenedByCoilSensitivityIsNotFat) {
     const auto t1_plane = extract_plane(t1_series, 0);
     const auto t2_series = draw(spine, kT2, "t2", sensitivity);
     const auto t2_plane = extract_plane(t2_series, 0);
-    const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
-    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, t1_plane));
+    const auto t1 = t1_marrow_of(t1_plane);
     ASSERT_TRUE(t1.bodies.count("S1"));
     EXPECT_GT(t1.body_marrow.at("L5"), 1.1 * t1.normal_marrow);  // the drawn bias is as meant
     EXPECT_EQ(read_endplate_of(t1_plane, t2_plane, "S1", EndplateSide::Superior).type, ModicType::None);
@@ -1357,8 +1360,7 @@ TEST(MarrowTyping, S1BelowADarkL5IsNotFat) {
     };
     const auto t1_plane = extract_plane(draw(spine, kT1, "t1", dark_l5), 0);
     const auto t2_plane = extract_plane(draw(spine, kT2, "t2", dark_l5), 0);
-    const auto t1_spine = localise_spine(t1_plane, PlaneContrast::T1);
-    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(t1_spine, t1_plane));
+    const auto t1 = t1_marrow_of(t1_plane);
     ASSERT_TRUE(t1.bodies.count("S1"));
     ASSERT_TRUE(t1.body_marrow.count("L5"));
     EXPECT_LT(t1.body_marrow.at("L5"), 0.9 * t1.normal_marrow);  // the drawn L5 is as meant
@@ -1381,7 +1383,7 @@ TEST(MarrowTyping, OedemaFillingABodysMiddleIsType1) {
     const auto t2_series = draw(spine, kT2, "t2", oedema(800));
     const auto t1_plane = extract_plane(t1_series, 0);
     const auto t2_plane = extract_plane(t2_series, 0);
-    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane));
+    const auto t1 = t1_marrow_of(t1_plane);
     ASSERT_TRUE(t1.body_marrow.count("L3"));
     EXPECT_NEAR(t1.body_marrow.at("L3"), kT1.marrow, 0.05 * kT1.marrow);
     const auto reading = read_endplate_of(t1_plane, t2_plane, "L3", EndplateSide::Inferior);
@@ -1401,7 +1403,7 @@ TEST(MarrowTyping, ABodySomewhatDarkerThanItsNeighboursIsReadAgainstItsOwnMarrow
     const auto t2_series = draw(spine, kT2, "t2", dark_l3);
     const auto t1_plane = extract_plane(t1_series, 0);
     const auto t2_plane = extract_plane(t2_series, 0);
-    const auto t1 = prepare_marrow_plane(t1_plane, vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane));
+    const auto t1 = t1_marrow_of(t1_plane);
     ASSERT_TRUE(t1.body_marrow.count("L3"));
     EXPECT_NEAR(t1.body_marrow.at("L3"), 0.85 * kT1.marrow, 0.05 * kT1.marrow);
     for (auto side : {EndplateSide::Superior, EndplateSide::Inferior})

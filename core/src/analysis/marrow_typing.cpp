@@ -45,6 +45,9 @@ constexpr double kSclerosisMeanFluid = 0.5;
 // read 0 at 23 of 146 endplates with 0.1, at 16 with this; 6 endplates of type 1 or 2 read 1/2.
 constexpr double kMinMixedPartExtent = 0.1, kMinFatBesideSclerosis = 0.06, kMinOedemaFatPart = 0.06;
 constexpr int kStartRows = 3;  // a lesion column must begin within this many rows of the endplate
+// A reading of T1 alone (the fluid image does not show the endplate) cannot type oedema or
+// sclerosis: its confidence, of a change or of "0", is scaled by this.
+constexpr double kT1AloneTrust = 0.8;
 
 // Plane position of grid cell (column, row) beside an endplate.
 std::array<double, 2> cell_position(const EndplateLine& line, double height_mm, double pixel_mm,
@@ -289,17 +292,17 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
         shown = &type2;
     }
 
+    const double trust = fluid_grid ? 1.0 : kT1AloneTrust;
     if (!shown) {
         // Read on T1 alone, oedema and sclerosis cannot be told apart from a dark disc's edge, and
-        // are not typed; a dark change there still makes "0" less sure, and T1 alone is trusted
-        // less, as for a change.
+        // are not typed; a dark change there still makes "0" less sure.
         const Lesion t1_dark_untyped = fluid_grid ? Lesion{} : lesion_from_endplate(columns_in_body, t1_dark);
         const double strongest =
             std::max({strength(type1), strength(type2), strength(type3), strength(t1_dark_untyped)});
-        reading.confidence = std::clamp(1.0 - strongest, 0.0, 1.0) * (fluid_grid ? 1.0 : 0.8);
+        reading.confidence = std::clamp(1.0 - strongest, 0.0, 1.0) * trust;
         return reading;
     }
-    reading.confidence = strength(*shown) * (fluid_grid ? 1.0 : 0.8);
+    reading.confidence = strength(*shown) * trust;
     reading.extent_fraction = shown->extent;
     reading.depth_fraction = shown->depth;
     const double cell_mm2 = kColumnStepMm * kReachFraction * body.height_mm / kRows;
