@@ -857,6 +857,32 @@ TEST(VertebraGeometry, AChangeWithTheDiscsSignalLeavesTheEndplateOnItsCrispCorte
         EXPECT_NEAR(top.at(position, 0, plane.pixel_mm)[1], l3_top, 1.0) << position;
 }
 
+// Sclerosis on L4's inferior cortex, 9 mm deep and darker than the disc on T1 (0.4 of it, as on the
+// phantoms), the cortex not resolved beside it. Where the disc's band is measured with the
+// sclerosis (as the phantoms' were), the cortex is sought across all of it, and the darkest line
+// on L4's side lies anywhere in it. The endplate is put at the disc-side end of that dark run, on
+// the cortex, so that the sclerosis is read as marrow.
+TEST(VertebraGeometry, SclerosisDarkerThanTheDiscLeavesTheEndplateOnTheCortex) {
+    DrawnSpine spine;
+    spine.cortex = 1;
+    const double l4_bottom = spine.body_top(4) + DrawnSpine::kBody;
+    auto sclerosis = [&](double x, double y, float normal) {
+        return y >= l4_bottom - 9 && y < l4_bottom && x >= 76 && x <= 102 ? 0.4f * kT1.disc : normal;
+    };
+    const auto series = draw(spine, kT1, "t1", sclerosis);
+    const auto plane = extract_plane(series, 0);
+    auto found = localise_spine(plane, PlaneContrast::T1);
+    auto l4_l5 = std::find_if(found.discs.begin(), found.discs.end(), [](const Disc& d) { return d.label == "L4/L5"; });
+    ASSERT_NE(l4_l5, found.discs.end());
+    l4_l5->upper_edge = (l4_l5->y - (l4_bottom - 9)) * plane.pixel_mm;
+    const auto bodies = vertebrae_from_discs(found, plane);
+    ASSERT_TRUE(bodies.count("L4") && bodies.at("L4").inferior);
+    const auto& bottom = *bodies.at("L4").inferior;
+    EXPECT_TRUE(bottom.on_cortex);
+    for (int position : {10, 15, 20})  // across the sclerosis
+        EXPECT_NEAR(bottom.at(position, 0, plane.pixel_mm)[1], l4_bottom - spine.cortex, 1.0) << position;
+}
+
 // A body slipped forward (anterolisthesis, here L3 by 12 mm) lines up with neither neighbour, and
 // the disc bands between them lie across both: each endplate is read across its own body, every
 // column of its grid between that body's front and back walls.
