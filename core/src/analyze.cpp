@@ -67,6 +67,19 @@ std::optional<SeriesVolume> load_or_explain(const std::vector<SourceInstance>& s
     return std::move(loaded.volume);
 }
 
+// Loads the STIR read beside the T2 for oedema. It only adds to the T2: one that cannot be loaded
+// is left out with a warning, and the study is read on T1 and T2.
+std::optional<SeriesVolume> load_stir_beside_t2(const std::vector<SourceInstance>& study,
+                                                const SeriesSelection& selection, AnalysisLog& log) {
+    if (!selection.stir_beside_t2) return std::nullopt;
+    const auto& uid = selection.stir_beside_t2->series_instance_uid;
+    auto loaded = load_series(instances_of_series(study, uid), "stir");
+    log.warnings.insert(log.warnings.end(), loaded.warnings.begin(), loaded.warnings.end());
+    if (!loaded.volume)
+        log.warnings.push_back(fmt::format("STIR series {} not read beside the T2: {}", uid, loaded.error));
+    return std::move(loaded.volume);
+}
+
 void run_pipeline(std::vector<SourceInstance> study, Findings& findings, AnalysisLog& log) {
     if (study.empty()) return mark_not_analyzable(findings, "the study holds no images");
     const bool one_study = std::all_of(study.begin(), study.end(), [&](const auto& instance) {
@@ -88,13 +101,15 @@ void run_pipeline(std::vector<SourceInstance> study, Findings& findings, Analysi
     const auto fluid = t1 ? load_or_explain(study, selection.fluid->series_instance_uid,
                                             selection.fluid_role, findings, log)
                           : std::nullopt;
+    const auto stir = t1 && fluid ? load_stir_beside_t2(study, selection, log) : std::nullopt;
+    if (stir) findings.series.stir = stir->series_instance_uid;
     findings.timing_ms.load = milliseconds_since(load_started);
     if (!t1 || !fluid) return;
 
     // Detection reports failure by setting NotAnalyzable itself.
     findings.status = AnalysisStatus::Analyzed;
     findings.reason.clear();
-    detect_modic_changes(*t1, *fluid, findings);
+    detect_modic_changes(*t1, *fluid, stir ? &*stir : nullptr, findings);
 }
 
 }  // namespace

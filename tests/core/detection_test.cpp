@@ -31,6 +31,8 @@ struct Contrast {
 };
 constexpr Contrast kT1{0.0f, 300, 650, 350, 150, 1000, 40};
 constexpr Contrast kT2{0.0f, 200, 450, 800, 1000, 750, 40};
+// A STIR: the fat of marrow and subcutis suppressed, fluid bright.
+constexpr Contrast kStir{0.0f, 150, 120, 700, 1000, 80, 40};
 // T2 beside a desiccated disc, dark on T2, whose cortex the image does not resolve.
 constexpr Contrast kT2DesiccatedDisc{0.0f, 200, 450, 250, 1000, 750, 250};
 
@@ -775,7 +777,7 @@ std::vector<EndplateFinding> changes_with_fat(const std::map<int, FatSpan>& fat_
     const auto t1 = draw_stack(spine, 15, straight, kT1, "t1", fat_on(950));
     const auto t2 = draw_stack(spine, 15, straight, kT2, "t2", fat_on(600));
     Findings findings;
-    detect_modic_changes(t1, t2, findings);
+    detect_modic_changes(t1, t2, nullptr, findings);
     EXPECT_EQ(findings.status, AnalysisStatus::Analyzed);
     std::vector<EndplateFinding> changed;
     for (const auto& endplate : findings.endplates)
@@ -1223,6 +1225,38 @@ TEST(MarrowTyping, AChangeDarkOnT1AloneReadsZeroWithLowConfidence) {
     const auto changed = read_t1_alone(draw(spine, kT1, "t1", band_above_l4_cortex(spine, 300)));
     EXPECT_EQ(changed.type, ModicType::None);
     EXPECT_LT(changed.confidence, 0.5);
+}
+
+// Reads L4's inferior endplate with a band painted above its cortex on T1, T2 and a STIR beside
+// the T2; with `with_stir` false, on T1 and T2 alone.
+EndplateReading read_band_with_stir(float t1_band, float t2_band, float stir_band, bool with_stir = true) {
+    DrawnSpine spine;
+    spine.cortex = 1;
+    const auto t1_series = draw(spine, kT1, "t1", band_above_l4_cortex(spine, t1_band));
+    const auto t2_series = draw(spine, kT2, "t2", band_above_l4_cortex(spine, t2_band));
+    const auto stir_series = draw(spine, kStir, "stir", band_above_l4_cortex(spine, stir_band));
+    const auto t1_plane = extract_plane(t1_series, 0), t2_plane = extract_plane(t2_series, 0),
+               stir_plane = extract_plane(stir_series, 0);
+    auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
+    const auto t2 = prepare_marrow_plane(t2_plane, map_vertebrae(t1_bodies, t1_plane, t2_plane));
+    const auto stir = prepare_marrow_plane(stir_plane, map_vertebrae(t1_bodies, t1_plane, stir_plane));
+    const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
+    return read_endplate(t1, &t2, false, "L4", EndplateSide::Inferior, with_stir ? &stir : nullptr);
+}
+
+// Oedema barely brighter than the marrow on the T2 (1.1 of it) but bright on the STIR taken beside
+// it: read on T1 and T2 alone it is not typed; with the STIR it is type 1.
+TEST(MarrowTyping, OedemaBrightOnTheStirBesideTheT2IsType1) {
+    EXPECT_EQ(read_band_with_stir(300, 500, 600, false).type, ModicType::None);
+    const auto with_stir = read_band_with_stir(300, 500, 600);
+    EXPECT_EQ(with_stir.type, ModicType::Type1);
+    EXPECT_GT(with_stir.extent_fraction, 0.6);
+}
+
+// Dark on T1, bright on the STIR, but darker than the marrow on the T2 (0.67 of it): a disc, where
+// the grid reaches into one, not oedema.
+TEST(MarrowTyping, BrightOnTheStirButDarkOnTheT2IsNotOedema) {
+    EXPECT_EQ(read_band_with_stir(300, 300, 600).type, ModicType::None);
 }
 
 // Oedema darkening T1 to only 0.75 of the marrow, bright on T2.

@@ -140,9 +140,12 @@ TEST(SeriesSelection, PicksTheSagittalT1AndT2OfATypicalStudy) {
     EXPECT_EQ(selection.t1->series_number, 2);
     EXPECT_EQ(selection.fluid->series_number, 3);  // T2 preferred over STIR
     EXPECT_EQ(selection.fluid_role, "t2");
+    ASSERT_TRUE(selection.stir_beside_t2);  // read for oedema beside the T2
+    EXPECT_EQ(selection.stir_beside_t2->series_number, 4);
     ASSERT_EQ(selection.notes.size(), 5u);
     EXPECT_NE(selection.notes[0].find("localizer"), std::string::npos) << selection.notes[0];
     EXPECT_NE(selection.notes[1].find("used as T1"), std::string::npos) << selection.notes[1];
+    EXPECT_NE(selection.notes[3].find("used as STIR, for oedema"), std::string::npos) << selection.notes[3];
     EXPECT_NE(selection.notes[4].find("axial T2, not used"), std::string::npos)
         << selection.notes[4];
 }
@@ -152,6 +155,7 @@ TEST(SeriesSelection, UsesStirWhenThereIsNoT2) {
     ASSERT_TRUE(selection.analysable()) << selection.reason;
     EXPECT_EQ(selection.fluid->series_number, 2);
     EXPECT_EQ(selection.fluid_role, "stir");
+    EXPECT_FALSE(selection.stir_beside_t2);
 }
 
 TEST(SeriesSelection, PrefersMidlineCoverageThenMoreSlicesThenFinerPixels) {

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "analysis/chain_matching.hpp"
@@ -121,11 +123,20 @@ PointMm slices_away(const SeriesVolume& series, const PointMm& point, int slices
     return {physical[0], physical[1], physical[2]};
 }
 
-// The T1 and fluid-sensitive planes a body's endplates are read on, with their marrow prepared.
-// Kept at a fixed address: each MarrowPlane points to its plane.
+// The T1 and fluid-sensitive planes a body's endplates are read on, with their marrow prepared,
+// and the STIR's beside a T2. Kept at a fixed address: each MarrowPlane points to its plane.
 struct ReadingPlanes {
     SagittalPlane t1_plane, fluid_plane;
     MarrowPlane t1, fluid;
+    std::optional<SagittalPlane> stir_plane;
+    std::optional<MarrowPlane> stir;
+};
+
+// A STIR read beside the T2, on its middle slice, with T1's vertebrae mapped onto it.
+struct StirBesideT2 {
+    const SeriesVolume& series;
+    SagittalPlane plane;
+    MarrowPlane marrow;
 };
 
 // A reading and the T1 plane it was made on, which the evidence references.
@@ -150,8 +161,10 @@ struct PlacedReading {
 class MidlineReadings {
 public:
     MidlineReadings(const SeriesVolume& t1, const SeriesVolume& fluid, const MarrowPlane& t1_middle,
-                    const MarrowPlane& fluid_middle, const std::map<std::string, Vector3>& to_midline)
-        : t1_(t1), fluid_(fluid), t1_middle_(t1_middle), fluid_middle_(fluid_middle), to_midline_(to_midline) {
+                    const MarrowPlane& fluid_middle, const StirBesideT2* stir,
+                    const std::map<std::string, Vector3>& to_midline)
+        : t1_(t1), fluid_(fluid), t1_middle_(t1_middle), fluid_middle_(fluid_middle), stir_(stir),
+          to_midline_(to_midline) {
         const double spacing = t1.image->GetSpacing()[2];
         slices_beside_ = std::max(1, int(std::lround(kBesideMidlineMm / spacing)));
     }
@@ -160,14 +173,15 @@ public:
     // midline is not known.
     PlacedReading read(const std::string& vertebra, EndplateSide side, bool fluid_is_stir) {
         const auto* at_midline = planes_for(vertebra, 0);
+        const MarrowPlane* stir_middle = stir_ ? &stir_->marrow : nullptr;
         if (!at_midline)
-            return {read_endplate(t1_middle_, &fluid_middle_, fluid_is_stir, vertebra, side), t1_middle_.plane};
-        PlacedReading placed{read_endplate(at_midline->t1, &at_midline->fluid, fluid_is_stir, vertebra, side),
-                             &at_midline->t1_plane};
+            return {read_endplate(t1_middle_, &fluid_middle_, fluid_is_stir, vertebra, side, stir_middle),
+                    t1_middle_.plane};
+        PlacedReading placed{read_on(*at_midline, fluid_is_stir, vertebra, side), &at_midline->t1_plane};
         if (placed.reading.type != ModicType::None) return placed;
         for (const int slices : {-slices_beside_, slices_beside_}) {
             const auto* beside = planes_for(vertebra, slices);
-            auto reading = read_endplate(beside->t1, &beside->fluid, fluid_is_stir, vertebra, side);
+            auto reading = read_on(*beside, fluid_is_stir, vertebra, side);
             if (reading.type != ModicType::None && reading.confidence > placed.reading.confidence)
                 placed = {std::move(reading), &beside->t1_plane};
         }
@@ -178,6 +192,14 @@ private:
     static constexpr double kBesideMidlineMm = 4.0;
     // Bodies whose midlines lie within this fraction of a slice of each other share planes.
     static constexpr double kSliceShare = 0.25;
+
+    // The endplate read on `planes`; the STIR on its own middle slice where its frame of reference
+    // is not T1's.
+    EndplateReading read_on(const ReadingPlanes& planes, bool fluid_is_stir, const std::string& vertebra,
+                            EndplateSide side) const {
+        const MarrowPlane* stir = planes.stir ? &*planes.stir : stir_ ? &stir_->marrow : nullptr;
+        return read_endplate(planes.t1, &planes.fluid, fluid_is_stir, vertebra, side, stir);
+    }
 
     // The planes through `vertebra`'s midline, or `slices` T1 slices to one side of it (negative:
     // the other side), or null where the midline is not known.
@@ -191,30 +213,40 @@ private:
         for (int i = 0; i < 3; ++i) midline[i] += shift->second[i];
         if (slices != 0) midline = slices_away(t1_, midline, slices);
         auto quantised = [](double position) { return std::round(position / kSliceShare) * kSliceShare; };
-        const std::pair positions{quantised(slice_position(t1_, midline)), quantised(slice_position(fluid_, midline))};
+        const bool stir_on_midline = stir_ && share_frame_of_reference(t1_, stir_->series);
+        const std::tuple positions{quantised(slice_position(t1_, midline)), quantised(slice_position(fluid_, midline)),
+                                   stir_on_midline ? quantised(slice_position(stir_->series, midline)) : -1.0};
         auto& read = planes_[positions];
         if (!read) {
             read = std::make_unique<ReadingPlanes>();
-            read->t1_plane = extract_plane_at(t1_, positions.first);
-            read->fluid_plane = extract_plane_at(fluid_, positions.second);
             const auto& bodies = t1_middle_.bodies;
-            read->t1 = prepare_marrow_plane(read->t1_plane, map_vertebrae(bodies, *t1_middle_.plane, read->t1_plane));
-            read->fluid = prepare_marrow_plane(read->fluid_plane,
-                                               map_vertebrae(bodies, *t1_middle_.plane, read->fluid_plane));
+            auto prepared = [&](const SagittalPlane& plane) {
+                return prepare_marrow_plane(plane, map_vertebrae(bodies, *t1_middle_.plane, plane));
+            };
+            read->t1_plane = extract_plane_at(t1_, std::get<0>(positions));
+            read->fluid_plane = extract_plane_at(fluid_, std::get<1>(positions));
+            read->t1 = prepared(read->t1_plane);
+            read->fluid = prepared(read->fluid_plane);
+            if (stir_on_midline) {
+                read->stir_plane = extract_plane_at(stir_->series, std::get<2>(positions));
+                read->stir = prepared(*read->stir_plane);
+            }
         }
         return read.get();
     }
 
     const SeriesVolume &t1_, &fluid_;
     const MarrowPlane &t1_middle_, &fluid_middle_;
+    const StirBesideT2* stir_;
     const std::map<std::string, Vector3>& to_midline_;
     int slices_beside_ = 1;
-    std::map<std::pair<double, double>, std::unique_ptr<ReadingPlanes>> planes_;
+    std::map<std::tuple<double, double, double>, std::unique_ptr<ReadingPlanes>> planes_;
 };
 
 }  // namespace
 
-void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Findings& findings) {
+void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, const SeriesVolume* stir,
+                          Findings& findings) {
     // One thread per analysis: ITK's multithreaded filters sum in varying order, and the same
     // study must give the same findings every time. The node runs analyses side by side instead.
     itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(1);
@@ -229,6 +261,13 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
         return;
     }
     auto fluid_bodies = fluid_vertebrae(t1_plane, t1_spine, t1_bodies, fluid_plane);
+    std::unique_ptr<StirBesideT2> stir_beside_t2;
+    if (stir) {
+        stir_beside_t2 = std::make_unique<StirBesideT2>(*stir, extract_plane(*stir, mid_sagittal_slice(*stir)),
+                                                        MarrowPlane{});
+        stir_beside_t2->marrow = prepare_marrow_plane(
+            stir_beside_t2->plane, fluid_vertebrae(t1_plane, t1_spine, t1_bodies, stir_beside_t2->plane));
+    }
     const auto t1_marrow = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
     const auto fluid_marrow = prepare_marrow_plane(fluid_plane, std::move(fluid_bodies));
     findings.timing_ms.localise = milliseconds_since(localise_start);
@@ -252,7 +291,7 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, Fin
 
     const auto classify_start = Clock::now();
     const bool fluid_is_stir = fluid.role == "stir";
-    MidlineReadings midline(t1, fluid, t1_marrow, fluid_marrow, to_midline);
+    MidlineReadings midline(t1, fluid, t1_marrow, fluid_marrow, stir_beside_t2.get(), to_midline);
     for (const auto& [vertebra, side] : reported_endplates()) {
         const auto body = t1_marrow.bodies.find(vertebra);
         if (body == t1_marrow.bodies.end()) continue;

@@ -37,8 +37,10 @@ struct EndplateReading {
 
 // Types the given endplate. `fluid` may be null or lack the vertebra (a fluid-sensitive image
 // that shows another part of the spine): then only T1 is read, and only type 2 (T1 bright) can
-// be called, with a lower confidence.
+// be called, with a lower confidence. `stir`, a STIR beside a T2 `fluid`, may be null: where it
+// shows the endplate, oedema bright on it counts as bright on the fluid-sensitive image.
 EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, bool fluid_is_stir,
-                              const std::string& vertebra, EndplateSide side);
+                              const std::string& vertebra, EndplateSide side,
+                              const MarrowPlane* stir = nullptr);
 
 }  // namespace modic::core

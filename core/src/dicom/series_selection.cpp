@@ -311,18 +311,21 @@ SeriesSelection select_series(const std::vector<SeriesHeader>& series) {
     };
     const auto* t1 = best_of(Weighting::T1);
     const auto* t2 = best_of(Weighting::T2);
-    const auto* fluid = t2 ? t2 : best_of(Weighting::Stir);
+    const auto* stir = best_of(Weighting::Stir);
+    const auto* fluid = t2 ? t2 : stir;
 
     for (const auto& [s, assessment] : assessed) {
         std::string use = "not used";
         if (s == t1) use = "used as T1";
         if (s == fluid) use = t2 ? "used as T2" : "used as STIR";
+        if (t2 && s == stir) use = "used as STIR, for oedema";
         selection.notes.push_back(fmt::format("{}: {}, {}", label_of(*s), assessment.what, use));
     }
     if (t1) selection.t1 = *t1;
     if (fluid) {
         selection.fluid = *fluid;
         selection.fluid_role = t2 ? "t2" : "stir";
+        if (t2 && stir) selection.stir_beside_t2 = *stir;
     }
     if (t1 && fluid) return selection;
 

@@ -60,14 +60,17 @@ struct SeriesSelection {
     std::optional<SeriesHeader> t1;
     std::optional<SeriesHeader> fluid;  // the T2, or else a STIR or fat-saturated T2
     std::string fluid_role;  // "t2" or "stir"
+    // A STIR or fat-saturated T2 beside the chosen T2: oedema shows brightest there, with the
+    // marrow's fat suppressed. Read for oedema only; the T2 types fat and sclerosis.
+    std::optional<SeriesHeader> stir_beside_t2;
     std::string reason;  // why the study cannot be analysed; empty when t1 and fluid are set
     std::vector<std::string> notes;  // per series: what it was taken for and whether it is used
 
     bool analysable() const { return reason.empty(); }
 };
 
-// Picks the best sagittal T1 and T2 (T2 preferred over STIR; then the series covering the
-// midline, with more slices, at finer resolution). Ignores non-MR, Enhanced MR, localisers,
+// Picks the best sagittal T1 and T2 (T2 preferred over STIR, the best STIR kept beside it; then
+// the series covering the midline, with more slices, at finer resolution). Ignores non-MR, Enhanced MR, localisers,
 // post-contrast, non-sagittal and other series. Series of different patients: not analysable.
 SeriesSelection select_series(const std::vector<SeriesHeader>& series);
 
