@@ -3,6 +3,8 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "dicom_test_files.hpp"
 #include "modic/core/analyze.hpp"
 
@@ -26,6 +28,19 @@ void write_synthetic_study(const fs::path& dir, const std::string& t2_patient = 
     t2.echo_time_ms = 100;
     t2.patient_id = t2_patient;
     test::write_sagittal_series(t2, {0, 1, 2}, 4, dir / "t2");
+}
+
+// A sagittal STIR of three slices in `dir`, beside the synthetic study's T1 and T2.
+std::vector<fs::path> write_synthetic_stir(const fs::path& dir) {
+    SyntheticMr stir;
+    stir.series_uid = stir.study_uid + ".4";
+    stir.series_number = 4;
+    stir.description = "SAG STIR";
+    stir.repetition_time_ms = 4000;
+    stir.echo_time_ms = 30;
+    stir.inversion_time_ms = 150;
+    stir.scanning_sequence = "IR";
+    return test::write_sagittal_series(stir, {0, 1, 2}, 4, dir / "stir");
 }
 
 void copy_spider(const std::string& patient, const fs::path& dir) {
@@ -64,6 +79,37 @@ TEST(AnalyseStudy, ASyntheticStudyOfSeveralSlicesReachesDetection) {
     EXPECT_EQ(findings.series.t1, "1.2.826.0.1.3680043.9.7777.1.1");
     EXPECT_EQ(findings.series.t2, "1.2.826.0.1.3680043.9.7777.1.3");
     EXPECT_GT(findings.timing_ms.load, 0.0);
+}
+
+// A STIR beside the T2 is loaded and read for oedema: the findings name it with the T2.
+TEST(AnalyseStudy, AStirBesideTheT2IsLoadedToo) {
+    TempDir dir;
+    write_synthetic_study(dir.path());
+    write_synthetic_stir(dir.path());
+    AnalysisLog log;
+    const auto findings = analyse_study(scan_folder(dir.path()).instances, log);
+    EXPECT_EQ(findings.series.t2, "1.2.826.0.1.3680043.9.7777.1.3");
+    EXPECT_EQ(findings.series.stir, "1.2.826.0.1.3680043.9.7777.1.4");
+    ASSERT_EQ(log.notes.size(), 3u);
+    EXPECT_NE(log.notes[2].find("used as STIR, for oedema"), std::string::npos) << log.notes[2];
+}
+
+// The STIR only adds to the T2: one whose pixels cannot be decoded is left out with a warning
+// naming it, and the study is read on T1 and T2.
+TEST(AnalyseStudy, AStirThatCannotBeLoadedIsLeftOutWithAWarning) {
+    TempDir dir;
+    write_synthetic_study(dir.path());
+    const auto stir_files = write_synthetic_stir(dir.path());
+    fs::resize_file(stir_files.at(1), fs::file_size(stir_files.at(1)) - 20);
+    AnalysisLog log;
+    const auto findings = analyse_study(scan_folder(dir.path()).instances, log);
+    EXPECT_EQ(findings.series.t2, "1.2.826.0.1.3680043.9.7777.1.3");
+    EXPECT_EQ(findings.series.stir, "");
+    EXPECT_GT(findings.timing_ms.load, 0.0);
+    const bool warned = std::any_of(log.warnings.begin(), log.warnings.end(), [](const std::string& warning) {
+        return warning.find("STIR series 1.2.826.0.1.3680043.9.7777.1.4 not read beside the T2") != std::string::npos;
+    });
+    EXPECT_TRUE(warned);
 }
 
 TEST(AnalyseStudy, UndecodablePixelsMakeItNotAnalysableWithInstanceAndFile) {
