@@ -56,13 +56,20 @@ std::vector<SourceInstance> instances_of_series(const std::vector<SourceInstance
     return instances;
 }
 
+// Loads a chosen series, its warnings (slices set aside, uneven spacing) added to the log.
+LoadedSeries load_logged(const std::vector<SourceInstance>& study, const std::string& series_uid,
+                         const std::string& role, AnalysisLog& log) {
+    auto loaded = load_series(instances_of_series(study, series_uid), role);
+    log.warnings.insert(log.warnings.end(), loaded.warnings.begin(), loaded.warnings.end());
+    return loaded;
+}
+
 // Loads a chosen series; on failure marks the findings not analysable and returns nullopt.
 std::optional<SeriesVolume> load_or_explain(const std::vector<SourceInstance>& study,
                                             const std::string& series_uid,
                                             const std::string& role, Findings& findings,
                                             AnalysisLog& log) {
-    auto loaded = load_series(instances_of_series(study, series_uid), role);
-    log.warnings.insert(log.warnings.end(), loaded.warnings.begin(), loaded.warnings.end());
+    auto loaded = load_logged(study, series_uid, role, log);
     if (!loaded.volume) mark_not_analyzable(findings, std::move(loaded.error));
     return std::move(loaded.volume);
 }
@@ -73,8 +80,7 @@ std::optional<SeriesVolume> load_stir_beside_t2(const std::vector<SourceInstance
                                                 const SeriesSelection& selection, AnalysisLog& log) {
     if (!selection.stir_beside_t2) return std::nullopt;
     const auto& uid = selection.stir_beside_t2->series_instance_uid;
-    auto loaded = load_series(instances_of_series(study, uid), "stir");
-    log.warnings.insert(log.warnings.end(), loaded.warnings.begin(), loaded.warnings.end());
+    auto loaded = load_logged(study, uid, "stir", log);
     if (!loaded.volume)
         log.warnings.push_back(fmt::format("STIR series {} not read beside the T2: {}", uid, loaded.error));
     return std::move(loaded.volume);

@@ -1140,14 +1140,17 @@ MarrowPlane t1_marrow_of(const SagittalPlane& t1_plane) {
 }
 
 // Reads one endplate on the two drawn planes, the bodies built the way detect.cpp builds them: on
-// T1, and mapped onto the fluid plane (one frame of reference).
+// T1, and mapped onto the fluid plane (one frame of reference), and onto a STIR plane beside the
+// T2 where one is given.
 EndplateReading read_endplate_of(const SagittalPlane& t1_plane, const SagittalPlane& t2_plane,
-                                 const std::string& vertebra, EndplateSide side) {
+                                 const std::string& vertebra, EndplateSide side,
+                                 const SagittalPlane* stir_plane = nullptr) {
     auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
-    auto t2_bodies = map_vertebrae(t1_bodies, t1_plane, t2_plane);
+    const auto t2 = prepare_marrow_plane(t2_plane, map_vertebrae(t1_bodies, t1_plane, t2_plane));
+    std::optional<MarrowPlane> stir;
+    if (stir_plane) stir = prepare_marrow_plane(*stir_plane, map_vertebrae(t1_bodies, t1_plane, *stir_plane));
     const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
-    const auto t2 = prepare_marrow_plane(t2_plane, std::move(t2_bodies));
-    return read_endplate(t1, &t2, false, vertebra, side);
+    return read_endplate(t1, &t2, false, vertebra, side, stir ? &*stir : nullptr);
 }
 
 // A lesion's signal on T1 and on T2 at column x of the drawn image; 0 leaves the marrow as drawn.
@@ -1237,11 +1240,7 @@ EndplateReading read_band_with_stir(float t1_band, float t2_band, float stir_ban
     const auto stir_series = draw(spine, kStir, "stir", band_above_l4_cortex(spine, stir_band));
     const auto t1_plane = extract_plane(t1_series, 0), t2_plane = extract_plane(t2_series, 0),
                stir_plane = extract_plane(stir_series, 0);
-    auto t1_bodies = vertebrae_from_discs(localise_spine(t1_plane, PlaneContrast::T1), t1_plane);
-    const auto t2 = prepare_marrow_plane(t2_plane, map_vertebrae(t1_bodies, t1_plane, t2_plane));
-    const auto stir = prepare_marrow_plane(stir_plane, map_vertebrae(t1_bodies, t1_plane, stir_plane));
-    const auto t1 = prepare_marrow_plane(t1_plane, std::move(t1_bodies));
-    return read_endplate(t1, &t2, false, "L4", EndplateSide::Inferior, with_stir ? &stir : nullptr);
+    return read_endplate_of(t1_plane, t2_plane, "L4", EndplateSide::Inferior, with_stir ? &stir_plane : nullptr);
 }
 
 // Oedema barely brighter than the marrow on the T2 (1.1 of it) but bright on the STIR taken beside

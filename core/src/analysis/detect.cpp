@@ -132,7 +132,8 @@ struct ReadingPlanes {
     std::optional<MarrowPlane> stir;
 };
 
-// A STIR read beside the T2, on its middle slice, with T1's vertebrae mapped onto it.
+// A STIR read beside the T2, on its middle slice, with T1's vertebrae mapped onto it. Kept at a
+// fixed address, as ReadingPlanes: its MarrowPlane points to its plane.
 struct StirBesideT2 {
     const SeriesVolume& series;
     SagittalPlane plane;
@@ -173,9 +174,8 @@ public:
     // midline is not known.
     PlacedReading read(const std::string& vertebra, EndplateSide side, bool fluid_is_stir) {
         const auto* at_midline = planes_for(vertebra, 0);
-        const MarrowPlane* stir_middle = stir_ ? &stir_->marrow : nullptr;
         if (!at_midline)
-            return {read_endplate(t1_middle_, &fluid_middle_, fluid_is_stir, vertebra, side, stir_middle),
+            return {read_endplate(t1_middle_, &fluid_middle_, fluid_is_stir, vertebra, side, stir_middle()),
                     t1_middle_.plane};
         PlacedReading placed{read_on(*at_midline, fluid_is_stir, vertebra, side), &at_midline->t1_plane};
         if (placed.reading.type != ModicType::None) return placed;
@@ -193,11 +193,14 @@ private:
     // Bodies whose midlines lie within this fraction of a slice of each other share planes.
     static constexpr double kSliceShare = 0.25;
 
+    // The STIR's marrow on its own middle slice, or null without a STIR.
+    const MarrowPlane* stir_middle() const { return stir_ ? &stir_->marrow : nullptr; }
+
     // The endplate read on `planes`; the STIR on its own middle slice where its frame of reference
     // is not T1's.
     EndplateReading read_on(const ReadingPlanes& planes, bool fluid_is_stir, const std::string& vertebra,
                             EndplateSide side) const {
-        const MarrowPlane* stir = planes.stir ? &*planes.stir : stir_ ? &stir_->marrow : nullptr;
+        const MarrowPlane* stir = planes.stir ? &*planes.stir : stir_middle();
         return read_endplate(planes.t1, &planes.fluid, fluid_is_stir, vertebra, side, stir);
     }
 

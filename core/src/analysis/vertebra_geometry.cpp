@@ -97,13 +97,21 @@ struct CortexPair {
     bool upper_crisper = false;  // the upper line is the darker of the two
 };
 
-// The index (fractional) of the cortex at the profile's dark line `line`, the disc lying toward
-// `other` (the pair's other line): the line itself, or the disc-side end of the change lying on it.
-double cortex_index(const std::vector<double>& profile, std::size_t line, std::size_t other) {
-    const auto [first, last] = std::minmax(line, other);
-    const double disc_brightest = *std::max_element(profile.begin() + long(first), profile.begin() + long(last));
-    const double disc_median = median({profile.begin() + long(first), profile.begin() + long(last) + 1});
-    const double darkness = std::min((profile[line] + disc_brightest) / 2, kChangeDarkness * disc_median);
+// The disc's signal between a pair of lines on the profile (indices `up` < `down`).
+struct DiscSignal {
+    double brightest = 0, median = 0;
+};
+
+DiscSignal disc_signal(const std::vector<double>& profile, std::size_t up, std::size_t down) {
+    return {*std::max_element(profile.begin() + long(up), profile.begin() + long(down)),
+            median({profile.begin() + long(up), profile.begin() + long(down) + 1})};
+}
+
+// The index (fractional) of the cortex at the profile's dark line `line`, the disc (`disc`) lying
+// toward `other` (the pair's other line): the line itself, or the disc-side end of the change
+// lying on it.
+double cortex_index(const std::vector<double>& profile, std::size_t line, std::size_t other, const DiscSignal& disc) {
+    const double darkness = std::min((profile[line] + disc.brightest) / 2, kChangeDarkness * disc.median);
     if (profile[line] >= darkness) return double(line);
     const long toward_disc = other > line ? 1 : -1, end = long(profile.size());
     long disc_side = long(line), body_side = long(line);
@@ -150,8 +158,9 @@ CortexPair cortices_at(const PlaneImage& image, const Disc& disc, int position, 
             if (dip > best_dip) best_dip = dip, best_up = up, best_down = down;
         }
     if (best_dip <= 0) return {};
-    return {from + cortex_index(profile, best_up, best_down) * kCortexSearchStepMm,
-            from + cortex_index(profile, best_down, best_up) * kCortexSearchStepMm,
+    const auto between = disc_signal(profile, best_up, best_down);
+    return {from + cortex_index(profile, best_up, best_down, between) * kCortexSearchStepMm,
+            from + cortex_index(profile, best_down, best_up, between) * kCortexSearchStepMm,
             profile[best_up] < profile[best_down]};
 }
 
