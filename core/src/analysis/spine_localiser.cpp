@@ -78,6 +78,9 @@ constexpr double kMaxLumbosacralBackTiltDegrees = 15.0, kTrustedTiltLength = 0.8
 // kMaxFrontTurnDegrees backward from the disc above lies in front of the column (vessels, the
 // front of a disc's bulge), not on it.
 constexpr double kMaxFrontOffsetMm = 15.0, kMaxFrontTurnDegrees = 15.0;
+// Once a band is cut from the chain's lower end, the chain is extended again among the bands whose
+// centres lie farther than this from it: the band cut is not taken again.
+constexpr double kCutBandReachMm = 8.0;
 // An endplate lies at most this many times the patient's usual disc half-thickness from the centre.
 constexpr double kMaxEdgeFactor = 1.3;
 // A chain is scored by its discs' contrast, capped so that one very contrasted structure cannot
@@ -936,8 +939,9 @@ void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane&
 // wrong way, may have a band below it that lies forward of it, in the pelvis in front of the
 // sacrum or at a fused junction, where the column does not go: that band is dropped and L5/S1
 // kept.
-void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
-    if (chain.size() < 4) return;
+std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
+    std::vector<Disc> cut_below;
+    if (chain.size() < 4) return cut_below;
     std::vector<double> scores, thicknesses;
     for (const auto& disc : chain) {
         scores.push_back(disc.score);
@@ -948,6 +952,10 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
     const double usual_thickness = median(thicknesses);
     auto weak = [&](const Disc& disc) { return disc.score < kWeakBandFactor * usual_score; };
     auto faint = [&](const Disc& disc) { return disc.score < kFaintBandFactor * usual_score; };
+    auto cut_lowest = [&] {
+        cut_below.insert(cut_below.begin(), chain.back());
+        chain.pop_back();
+    };
     while (chain.size() >= 4) {
         const Disc& last = chain.back();
         const Disc& above = chain[chain.size() - 2];
@@ -974,21 +982,22 @@ void trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
             // Beyond L5/S1, which is kept however short and weak, unless it is faint: then it is
             // the front of a fused junction, and is judged in turn (seed 501 case 7).
             const bool above_faint = faint(above);
-            chain.pop_back();
+            cut_lowest();
             if (above_faint) continue;
             break;
         }
         const double above_tilt = axial_tilt_degrees(full_above, plane);
         const bool lumbosacral_above = !fitted_short(full_above, chain) && above_tilt >= kLumbosacralTiltDegrees;
         if (lumbosacral_above && above_tilt - axial_tilt_degrees(last, plane) > kMaxBackwardTurnDegrees) {
-            chain.pop_back();  // beyond L5/S1; the band above is judged in turn
+            cut_lowest();  // beyond L5/S1; the band above is judged in turn
             continue;
         }
         if (!sacral && !stray && !junction && !far_and_pale) break;
-        chain.pop_back();
+        cut_lowest();
     }
     while (chain.size() >= 4 && weak(chain.front()) && chain.front().length < kShortBandFactor * usual)
         chain.erase(chain.begin());
+    return cut_below;
 }
 
 bool lowest_disc_tilted_back(const SpineLocalisation& spine, const SagittalPlane& plane) {
@@ -1014,6 +1023,40 @@ std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label) {
     const auto slash = disc_label.find('/');
     return {disc_label.substr(0, slash), disc_label.substr(slash + 1)};
 }
+
+namespace {
+
+// The chain's ends: followed on while a disc shows where the next one should be, their discs'
+// edges measured, then cut back while the band there is no disc of the column.
+struct ChainEnds {
+    const BandResponse& response;
+    const PlaneImage& normalised;
+    PlaneContrast contrast;
+    const SagittalPlane& plane;
+
+    // Returns the bands cut from the lower end.
+    std::vector<Disc> extend_and_trim(std::vector<Disc>& chain, const std::vector<Disc>& candidates) const {
+        extend_chain(chain, candidates, response, normalised, contrast, plane);
+        if (contrast == PlaneContrast::T1) centre_discs_beside_dark_lesions(normalised, chain, plane.pixel_mm);
+        for (auto& disc : chain) measure_disc_edges(normalised, disc, plane.pixel_mm);
+        limit_disc_edges(chain);
+        return trim_chain_ends(chain, plane);
+    }
+};
+
+// The bands whose centres lie farther than kCutBandReachMm from every band of `cut`.
+std::vector<Disc> bands_away_from(const std::vector<Disc>& bands, const std::vector<Disc>& cut, double pixel_mm) {
+    std::vector<Disc> away;
+    for (const auto& band : bands) {
+        const bool near_cut = std::any_of(cut.begin(), cut.end(), [&](const Disc& c) {
+            return spacing(band, c, pixel_mm) < kCutBandReachMm;
+        });
+        if (!near_cut) away.push_back(band);
+    }
+    return away;
+}
+
+}  // namespace
 
 SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contrast) {
     SpineLocalisation result;
@@ -1053,11 +1096,18 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
     }
     fill_gaps(chain, response, *normalised, contrast, plane);
     cut_chain_in_front_of_column(chain, plane);
-    extend_chain(chain, discs_alike, response, *normalised, contrast, plane);
-    if (contrast == PlaneContrast::T1) centre_discs_beside_dark_lesions(*normalised, chain, plane.pixel_mm);
-    for (auto& disc : chain) measure_disc_edges(*normalised, disc, plane.pixel_mm);
-    limit_disc_edges(chain);
-    trim_chain_ends(chain, plane);
+    const ChainEnds ends{response, *normalised, contrast, plane};
+    const auto cut_below = ends.extend_and_trim(chain, discs_alike);
+    // A band cut from the lower end may have stood in the place of a real disc: a disc can
+    // respond as two bands along its length, and the extension may take the short one at its
+    // front, which trimming then cuts as a stray (seed 101 case 19: L5/S1, and the chain ended at
+    // L4/L5). The chain is extended once more from its new lower end, among the bands away from
+    // those cut, and kept when it grows.
+    if (!cut_below.empty()) {
+        auto retried = chain;
+        ends.extend_and_trim(retried, bands_away_from(discs_alike, cut_below, plane.pixel_mm));
+        if (retried.size() > chain.size()) chain = std::move(retried);
+    }
     take_as_column(result, std::move(chain), plane);
     return result;
 }
