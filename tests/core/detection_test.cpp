@@ -621,6 +621,39 @@ TEST(SpineLocaliser, AWeakSacralBandBelowAShortOneIsJudgedAgainstL5S1) {
     EXPECT_EQ(trimmed_after(23, -26).size(), 8u) << "tilted like L5/S1: kept";
 }
 
+// The lordosis turns L5/S1 forward from a flat L4/L5. Such an L5/S1 fitted short and weak at its
+// front was cut as a stray, and the chain ended at L4/L5 (seed 700 case 11, seed 1100 case 1:
+// turned 26 and 48 degrees from an L4/L5 tilted back 14 and 6). A band so turned, at least 0.6
+// of the column's median contrast, is kept as L5/S1; below an L4/L5 already tilted forward, or
+// fainter, it is cut as before.
+TEST(SpineLocaliser, AShortBandTurnedForwardFromAFlatL4L5IsL5S1) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+    // Five discs of the column, the last (L4/L5) tilted `above_degrees` (positive: anterior end
+    // higher), then a 12 mm band turned 30 degrees forward from it with `score`.
+    auto trimmed_size = [&](double above_degrees, double score) {
+        std::vector<Disc> chain;
+        for (int i = 0; i < 5; ++i) {
+            Disc disc = disc_at(column_x, spine.disc_centre(i), 31, i == 4 ? above_degrees : 0);
+            disc.score = 0.44;
+            disc.upper_edge = disc.lower_edge = 4.0;
+            chain.push_back(disc);
+        }
+        Disc lowest = disc_at(column_x - 4, spine.disc_centre(5), 12, above_degrees - 30);
+        lowest.score = score;
+        lowest.upper_edge = lowest.lower_edge = 4.0;
+        chain.push_back(lowest);
+        trim_chain_ends(chain, plane);
+        return chain.size();
+    };
+    EXPECT_EQ(trimmed_size(0, 0.30), 6u) << "turned forward from a flat L4/L5: L5/S1";
+    EXPECT_EQ(trimmed_size(6, 0.30), 6u) << "from an L4/L5 tilted back 6 degrees: L5/S1";
+    EXPECT_EQ(trimmed_size(-14, 0.30), 5u) << "below a band tilted forward 14 degrees: cut";
+    EXPECT_EQ(trimmed_size(0, 0.22), 5u) << "fainter than 0.6 of the column: cut";
+}
+
 // Moves the bands of the discs above and below L3 backward along themselves, as a band's centre
 // drifts where the canal continues it.
 void drift_discs_beside_l3(SpineLocalisation& localisation, double drift_mm, const SagittalPlane& plane) {

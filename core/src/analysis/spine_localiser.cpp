@@ -78,6 +78,12 @@ constexpr double kMaxLumbosacralBackTiltDegrees = 15.0, kTrustedTiltLength = 0.8
 // kMaxFrontTurnDegrees backward from the disc above lies in front of the column (vessels, the
 // front of a disc's bulge), not on it.
 constexpr double kMaxFrontOffsetMm = 15.0, kMaxFrontTurnDegrees = 15.0;
+// The lordosis turns L5/S1 forward from L4/L5. A lowest band turned forward by
+// kMinLumbosacralTurnDegrees or more from a band above that is flat or tilted back by at most
+// kMaxFlatBackTiltDegrees (an L4/L5, not a lumbosacral disc), and at least kTurnedLumbosacralFactor
+// of the column's median contrast, is L5/S1 however short: the sacrum's junctions are turned from
+// an L5/S1 that already tilts forward, or tilted back with it where it was fitted the wrong way.
+constexpr double kMinLumbosacralTurnDegrees = 20.0, kMaxFlatBackTiltDegrees = 20.0, kTurnedLumbosacralFactor = 0.6;
 // Once a band is cut from the chain's lower end, the chain is extended again among the bands whose
 // centres lie farther than this from it: the band cut is not taken again.
 constexpr double kCutBandReachMm = 8.0;
@@ -930,6 +936,18 @@ void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane&
         }
 }
 
+namespace {
+
+// Whether `lower` is turned forward from `upper` as L5/S1 is from L4/L5 (kMinLumbosacralTurnDegrees
+// or more) and `upper` lies flat or tilted back (by at most kMaxFlatBackTiltDegrees), as L4/L5 does.
+bool turned_from_a_flat_disc(const Disc& lower, const Disc& upper, const SagittalPlane& plane) {
+    const double upper_tilt = axial_tilt_degrees(upper, plane);
+    return upper_tilt <= 0.0 && upper_tilt >= -kMaxFlatBackTiltDegrees &&
+           axial_tilt_degrees(lower, plane) - upper_tilt >= kMinLumbosacralTurnDegrees;
+}
+
+}  // namespace
+
 // A band much shorter and weaker than the column's discs at an end of the chain is not a disc of
 // the column (a vessel, a bowel wall): the chain is cut back. Below S1 the sacrum's rudimentary
 // discs and fused junctions are steeper than L5/S1 and either shorter or much fainter than real
@@ -938,7 +956,7 @@ void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane&
 // contrasted as the column's discs. A steep L5/S1 fitted short at its front, flat or tilted the
 // wrong way, may have a band below it that lies forward of it, in the pelvis in front of the
 // sacrum or at a fused junction, where the column does not go: that band is dropped and L5/S1
-// kept.
+// kept. A lowest band turned forward from a flat band above is L5/S1 below L4/L5, and stays.
 std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
     std::vector<Disc> cut_below;
     if (chain.size() < 4) return cut_below;
@@ -963,6 +981,8 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
         // sacral junction fitted at its front) must not hide a steep L5/S1 (seed 500 case 22), nor
         // a sacral band turned forward from L5/S1 (seed 1301 case 27). A forward turn from the
         // band just above counts too.
+        if (turned_from_a_flat_disc(last, above, plane) && last.score >= kTurnedLumbosacralFactor * usual_score)
+            break;  // L5/S1, kept however short
         std::size_t nearest_full = chain.size() - 2;
         while (nearest_full > 0 && fitted_short(chain[nearest_full], chain)) --nearest_full;
         const Disc& full_above = chain[nearest_full];
