@@ -977,12 +977,12 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
     while (chain.size() >= 4) {
         const Disc& last = chain.back();
         const Disc& above = chain[chain.size() - 2];
+        if (turned_from_a_flat_disc(last, above, plane) && last.score >= kTurnedLumbosacralFactor * usual_score)
+            break;  // L5/S1 below L4/L5, kept however short
         // Turns are judged from the nearest full-length band above: a short band between them (a
         // sacral junction fitted at its front) must not hide a steep L5/S1 (seed 500 case 22), nor
         // a sacral band turned forward from L5/S1 (seed 1301 case 27). A forward turn from the
         // band just above counts too.
-        if (turned_from_a_flat_disc(last, above, plane) && last.score >= kTurnedLumbosacralFactor * usual_score)
-            break;  // L5/S1, kept however short
         std::size_t nearest_full = chain.size() - 2;
         while (nearest_full > 0 && fitted_short(chain[nearest_full], chain)) --nearest_full;
         const Disc& full_above = chain[nearest_full];
