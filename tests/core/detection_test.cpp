@@ -537,6 +537,14 @@ Disc disc_at(double x, double y, double length, double degrees) {
     return disc;
 }
 
+// A band as trim_chain_ends sees it once measured: `score` its contrast, its edges 4 mm either side.
+Disc measured_band(double x, double y, double length, double degrees, double score) {
+    Disc disc = disc_at(x, y, length, degrees);
+    disc.score = score;
+    disc.upper_edge = disc.lower_edge = 4.0;
+    return disc;
+}
+
 // A chain may run into a band in front of the column, stronger than the real disc below (seed
 // 600 case 13: in front of L4, tilted 30 degrees backward; the chain could not go on from it and
 // L5/S1 was lost; seed 601 case 11: it went on along more bands in front). The chain is cut at
@@ -598,10 +606,7 @@ TEST(SpineLocaliser, AWeakSacralBandBelowAShortOneIsJudgedAgainstL5S1) {
     const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
     const double step = DrawnSpine::kBody + DrawnSpine::kDisc;
     auto band = [&](double y, double length, double degrees, double score) {
-        Disc disc = disc_at(column_x, y, length, degrees);
-        disc.score = score;
-        disc.upper_edge = disc.lower_edge = 4.0;
-        return disc;
+        return measured_band(column_x, y, length, degrees, score);
     };
     // Five discs of the column, then L5/S1 tilted 24 degrees (anterior end lower), then the
     // sacrum's two bands: the last as steep, weak and short as the band below it is tested with.
@@ -635,16 +640,9 @@ TEST(SpineLocaliser, AShortBandTurnedForwardFromAFlatL4L5IsL5S1) {
     // higher), then a 12 mm band turned 30 degrees forward from it with `score`.
     auto trimmed_size = [&](double above_degrees, double score) {
         std::vector<Disc> chain;
-        for (int i = 0; i < 5; ++i) {
-            Disc disc = disc_at(column_x, spine.disc_centre(i), 31, i == 4 ? above_degrees : 0);
-            disc.score = 0.44;
-            disc.upper_edge = disc.lower_edge = 4.0;
-            chain.push_back(disc);
-        }
-        Disc lowest = disc_at(column_x - 4, spine.disc_centre(5), 12, above_degrees - 30);
-        lowest.score = score;
-        lowest.upper_edge = lowest.lower_edge = 4.0;
-        chain.push_back(lowest);
+        for (int i = 0; i < 5; ++i)
+            chain.push_back(measured_band(column_x, spine.disc_centre(i), 31, i == 4 ? above_degrees : 0, 0.44));
+        chain.push_back(measured_band(column_x - 4, spine.disc_centre(5), 12, above_degrees - 30, score));
         trim_chain_ends(chain, plane);
         return chain.size();
     };

@@ -165,7 +165,7 @@ public:
                     const MarrowPlane& fluid_middle, const StirBesideT2* stir,
                     const std::map<std::string, Vector3>& to_midline)
         : t1_(t1), fluid_(fluid), t1_middle_(t1_middle), fluid_middle_(fluid_middle), stir_(stir),
-          to_midline_(to_midline) {
+          stir_on_midline_(stir && share_frame_of_reference(t1, stir->series)), to_midline_(to_midline) {
         const double spacing = t1.image->GetSpacing()[2];
         slices_beside_ = std::max(1, int(std::lround(kBesideMidlineMm / spacing)));
     }
@@ -216,9 +216,8 @@ private:
         for (int i = 0; i < 3; ++i) midline[i] += shift->second[i];
         if (slices != 0) midline = slices_away(t1_, midline, slices);
         auto quantised = [](double position) { return std::round(position / kSliceShare) * kSliceShare; };
-        const bool stir_on_midline = stir_ && share_frame_of_reference(t1_, stir_->series);
         const std::tuple positions{quantised(slice_position(t1_, midline)), quantised(slice_position(fluid_, midline)),
-                                   stir_on_midline ? quantised(slice_position(stir_->series, midline)) : -1.0};
+                                   stir_on_midline_ ? quantised(slice_position(stir_->series, midline)) : -1.0};
         auto& read = planes_[positions];
         if (!read) {
             read = std::make_unique<ReadingPlanes>();
@@ -230,7 +229,7 @@ private:
             read->fluid_plane = extract_plane_at(fluid_, std::get<1>(positions));
             read->t1 = prepared(read->t1_plane);
             read->fluid = prepared(read->fluid_plane);
-            if (stir_on_midline) {
+            if (stir_on_midline_) {
                 read->stir_plane = extract_plane_at(stir_->series, std::get<2>(positions));
                 read->stir = prepared(*read->stir_plane);
             }
@@ -241,6 +240,8 @@ private:
     const SeriesVolume &t1_, &fluid_;
     const MarrowPlane &t1_middle_, &fluid_middle_;
     const StirBesideT2* stir_;
+    // Whether the STIR shares T1's frame of reference, so that T1's midline places its planes too.
+    const bool stir_on_midline_;
     const std::map<std::string, Vector3>& to_midline_;
     int slices_beside_ = 1;
     std::map<std::tuple<double, double, double>, std::unique_ptr<ReadingPlanes>> planes_;

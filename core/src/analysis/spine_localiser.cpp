@@ -738,6 +738,14 @@ bool too_steep_for_a_lumbar_disc(const Disc& disc, const SagittalPlane& plane) {
     return disc.length >= kMinColumnDiscLength && std::abs(axial_tilt_degrees(disc, plane)) > kMaxLumbarTilt;
 }
 
+// Whether `lower` is turned forward from `upper` as L5/S1 is from L4/L5 (kMinLumbosacralTurnDegrees
+// or more) and `upper` lies flat or tilted back (by at most kMaxFlatBackTiltDegrees), as L4/L5 does.
+bool turned_from_a_flat_disc(const Disc& lower, const Disc& upper, const SagittalPlane& plane) {
+    const double upper_tilt = axial_tilt_degrees(upper, plane);
+    return upper_tilt <= 0.0 && upper_tilt >= -kMaxFlatBackTiltDegrees &&
+           axial_tilt_degrees(lower, plane) - upper_tilt >= kMinLumbosacralTurnDegrees;
+}
+
 // Why the labelled chain cannot be the lumbar column, or empty when it can.
 std::string implausible_column(const std::vector<Disc>& discs, const SagittalPlane& plane) {
     for (const auto& disc : discs) {
@@ -909,6 +917,36 @@ void take_as_column(SpineLocalisation& spine, std::vector<Disc> chain, const Sag
     spine.discs = spine.failure.empty() ? std::move(chain) : std::vector<Disc>{};
 }
 
+// The chain's ends: followed on while a disc shows where the next one should be, their discs'
+// edges measured, then cut back while the band there is no disc of the column.
+struct ChainEnds {
+    const BandResponse& response;
+    const PlaneImage& normalised;
+    PlaneContrast contrast;
+    const SagittalPlane& plane;
+
+    // Returns the bands cut from the lower end.
+    std::vector<Disc> extend_and_trim(std::vector<Disc>& chain, const std::vector<Disc>& candidates) const {
+        extend_chain(chain, candidates, response, normalised, contrast, plane);
+        if (contrast == PlaneContrast::T1) centre_discs_beside_dark_lesions(normalised, chain, plane.pixel_mm);
+        for (auto& disc : chain) measure_disc_edges(normalised, disc, plane.pixel_mm);
+        limit_disc_edges(chain);
+        return trim_chain_ends(chain, plane);
+    }
+};
+
+// The bands whose centres lie farther than kCutBandReachMm from every band of `cut`.
+std::vector<Disc> bands_away_from(const std::vector<Disc>& bands, const std::vector<Disc>& cut, double pixel_mm) {
+    std::vector<Disc> away;
+    for (const auto& band : bands) {
+        const bool near_cut = std::any_of(cut.begin(), cut.end(), [&](const Disc& c) {
+            return spacing(band, c, pixel_mm) < kCutBandReachMm;
+        });
+        if (!near_cut) away.push_back(band);
+    }
+    return away;
+}
+
 }  // namespace
 
 double median_spacing(const std::vector<Disc>& chain, double pixel_mm) {
@@ -935,18 +973,6 @@ void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane&
             return;
         }
 }
-
-namespace {
-
-// Whether `lower` is turned forward from `upper` as L5/S1 is from L4/L5 (kMinLumbosacralTurnDegrees
-// or more) and `upper` lies flat or tilted back (by at most kMaxFlatBackTiltDegrees), as L4/L5 does.
-bool turned_from_a_flat_disc(const Disc& lower, const Disc& upper, const SagittalPlane& plane) {
-    const double upper_tilt = axial_tilt_degrees(upper, plane);
-    return upper_tilt <= 0.0 && upper_tilt >= -kMaxFlatBackTiltDegrees &&
-           axial_tilt_degrees(lower, plane) - upper_tilt >= kMinLumbosacralTurnDegrees;
-}
-
-}  // namespace
 
 // A band much shorter and weaker than the column's discs at an end of the chain is not a disc of
 // the column (a vessel, a bowel wall): the chain is cut back. Below S1 the sacrum's rudimentary
@@ -1043,40 +1069,6 @@ std::array<std::string, 2> vertebrae_of_disc(const std::string& disc_label) {
     const auto slash = disc_label.find('/');
     return {disc_label.substr(0, slash), disc_label.substr(slash + 1)};
 }
-
-namespace {
-
-// The chain's ends: followed on while a disc shows where the next one should be, their discs'
-// edges measured, then cut back while the band there is no disc of the column.
-struct ChainEnds {
-    const BandResponse& response;
-    const PlaneImage& normalised;
-    PlaneContrast contrast;
-    const SagittalPlane& plane;
-
-    // Returns the bands cut from the lower end.
-    std::vector<Disc> extend_and_trim(std::vector<Disc>& chain, const std::vector<Disc>& candidates) const {
-        extend_chain(chain, candidates, response, normalised, contrast, plane);
-        if (contrast == PlaneContrast::T1) centre_discs_beside_dark_lesions(normalised, chain, plane.pixel_mm);
-        for (auto& disc : chain) measure_disc_edges(normalised, disc, plane.pixel_mm);
-        limit_disc_edges(chain);
-        return trim_chain_ends(chain, plane);
-    }
-};
-
-// The bands whose centres lie farther than kCutBandReachMm from every band of `cut`.
-std::vector<Disc> bands_away_from(const std::vector<Disc>& bands, const std::vector<Disc>& cut, double pixel_mm) {
-    std::vector<Disc> away;
-    for (const auto& band : bands) {
-        const bool near_cut = std::any_of(cut.begin(), cut.end(), [&](const Disc& c) {
-            return spacing(band, c, pixel_mm) < kCutBandReachMm;
-        });
-        if (!near_cut) away.push_back(band);
-    }
-    return away;
-}
-
-}  // namespace
 
 SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contrast) {
     SpineLocalisation result;
