@@ -652,6 +652,30 @@ TEST(SpineLocaliser, AShortBandTurnedForwardFromAFlatL4L5IsL5S1) {
     EXPECT_EQ(trimmed_size(0, 0.22), 5u) << "fainter than 0.6 of the column: cut";
 }
 
+// L5 is as high as the bodies above it, so L5/S1 lies about one spacing below L4/L5. A chain may
+// run on from L5/S1 to the front of S1/S2 (seed 901 case 12, seed 1800 case 26: 1.3 spacings
+// further, 0.55-0.8 of the discs' length, as contrasted as they are), and every label was a
+// level high. A lowest band more than 1.25 spacings below the band above and shorter than a full
+// disc is cut; as long as a disc, or at the usual spacing, it is kept.
+TEST(SpineLocaliser, AShortBandFarBelowL5S1IsNotL5S1) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+    const double step = DrawnSpine::kBody + DrawnSpine::kDisc;
+    // Six discs of the column (the last L5/S1), then a band `spacings` steps below it.
+    auto trimmed_size = [&](double spacings, double length) {
+        std::vector<Disc> chain;
+        for (int i = 0; i < 6; ++i) chain.push_back(measured_band(column_x, spine.disc_centre(i), 31, 0, 0.44));
+        chain.push_back(measured_band(column_x, spine.disc_centre(5) + spacings * step, length, 0, 0.44));
+        trim_chain_ends(chain, plane);
+        return chain.size();
+    };
+    EXPECT_EQ(trimmed_size(1.35, 20), 6u) << "far and short: cut, L5/S1 is the band above";
+    EXPECT_EQ(trimmed_size(1.35, 30), 7u) << "far, as long as a disc: kept";
+    EXPECT_EQ(trimmed_size(1.0, 20), 7u) << "short, at the usual spacing: kept";
+}
+
 // Moves the bands of the discs above and below L3 backward along themselves, as a band's centre
 // drifts where the canal continues it.
 void drift_discs_beside_l3(SpineLocalisation& localisation, double drift_mm, const SagittalPlane& plane) {

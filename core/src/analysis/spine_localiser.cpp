@@ -55,8 +55,13 @@ constexpr double kSacralContrastFactor = 0.5;
 constexpr double kFaintBandFactor = 0.4;
 constexpr double kWeakBandFactor = 0.75;  // of the column's median contrast
 constexpr double kJunctionThicknessFactor = 0.5;  // of the column's median disc thickness
-// A lowest band paler than kPaleBandFactor of the column's median contrast and further than
-// kFarBandSpacing of its usual spacing from the band above is not L5/S1.
+// A band at least kFullLengthFactor of the median length of the chain's bands is as long as the
+// column's discs.
+constexpr double kFullLengthFactor = 0.85;
+// A lowest band further than kFarBandSpacing of the usual spacing from the band above is not L5/S1
+// when it is paler than kPaleBandFactor of the column's median contrast, or shorter than a full
+// disc: L5 is a lumbar body, as high as those above it, so L5/S1 lies about one spacing below
+// L4/L5; a short band further on is the front of a sacral junction or the pelvis.
 constexpr double kPaleBandFactor = 0.6, kFarBandSpacing = 1.25;
 // A steep lumbosacral disc is a wedge, often fitted at its front: shorter than
 // kShortLumbosacralFactor of the column's discs, its anterior end no lower than
@@ -70,9 +75,9 @@ constexpr double kLumbosacralTiltDegrees = 12.0, kMaxBackwardTurnDegrees = 20.0;
 // L5/S1 lies on the sacrum's slope, its anterior end lower: on the phantoms of 21 seeds no L5/S1
 // band's anterior end lay more than 12 degrees higher. A lowest band tilted back more than
 // kMaxLumbosacralBackTiltDegrees lies beyond L5/S1, in front of a sacrum that curves backward.
-// Its tilt is trusted only when it is as long as the column's discs (kTrustedTiltLength of their
-// median): a wedge-shaped L5/S1 fitted at its front is read shorter and tilted the wrong way.
-constexpr double kMaxLumbosacralBackTiltDegrees = 15.0, kTrustedTiltLength = 0.85;
+// Its tilt is trusted only when it is as long as the column's discs (kFullLengthFactor): a
+// wedge-shaped L5/S1 fitted at its front is read shorter and tilted the wrong way.
+constexpr double kMaxLumbosacralBackTiltDegrees = 15.0;
 // The column curves smoothly: the next disc lies about where the line through the two discs above
 // it leads. A band more than kMaxFrontOffsetMm in front of that point and turned more than
 // kMaxFrontTurnDegrees backward from the disc above lies in front of the column (vessels, the
@@ -1019,9 +1024,11 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
         const bool stray = weak(last) && last.length < kShortBandFactor * usual;
         // A fused sacral junction is a thin line, half as thick as the column's discs or less.
         const bool junction = weak(last) && last.upper_edge + last.lower_edge < kJunctionThicknessFactor * usual_thickness;
-        // A pale band well beyond the usual spacing: a sacral junction or the pelvis, not L5/S1.
-        const bool far_and_pale = last.score < kPaleBandFactor * usual_score &&
-                                  spacing(above, last, plane.pixel_mm) > kFarBandSpacing * usual_spacing;
+        // A pale or short band well beyond the usual spacing: a sacral junction or the pelvis, not
+        // L5/S1 (seed 901 case 12, seed 1800 case 26: the front of S1/S2, 1.3 spacings below L5/S1).
+        const bool far = spacing(above, last, plane.pixel_mm) > kFarBandSpacing * usual_spacing;
+        const bool far_and_pale_or_short = far && (last.score < kPaleBandFactor * usual_score ||
+                                                   last.length < kFullLengthFactor * usual);
         const bool misfitted_lumbosacral = fitted_short(above, chain) &&
                                            axial_tilt_degrees(above, plane) < kMaxMisfitTiltDegrees;
         if (misfitted_lumbosacral && (above.x - last.x) * plane.pixel_mm > kMaxForwardStepMm) {
@@ -1038,7 +1045,7 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
             cut_lowest();  // beyond L5/S1; the band above is judged in turn
             continue;
         }
-        if (!sacral && !stray && !junction && !far_and_pale) break;
+        if (!sacral && !stray && !junction && !far_and_pale_or_short) break;
         cut_lowest();
     }
     while (chain.size() >= 4 && weak(chain.front()) && chain.front().length < kShortBandFactor * usual)
@@ -1049,7 +1056,7 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
 bool lowest_disc_tilted_back(const SpineLocalisation& spine, const SagittalPlane& plane) {
     if (spine.discs.size() < 4) return false;
     const Disc& lowest = spine.discs.back();
-    return lowest.length >= kTrustedTiltLength * median_length(spine.discs) &&
+    return lowest.length >= kFullLengthFactor * median_length(spine.discs) &&
            axial_tilt_degrees(lowest, plane) < -kMaxLumbosacralBackTiltDegrees;
 }
 
