@@ -43,7 +43,9 @@ constexpr Contrast kT2DesiccatedDisc{0.0f, 200, 450, 250, 1000, 750, 250};
 struct DrawnSpine {
     static constexpr int kWidth = 220, kHeight = 330;
     static constexpr double kBodyLeft = 70, kBodyRight = 108;  // anterior, posterior wall
+    static constexpr double kColumnX = (kBodyLeft + kBodyRight) / 2;  // the bodies' middle
     static constexpr double kTop = 20, kBody = 26, kDisc = 9;
+    static constexpr double kDiscStep = kBody + kDisc;  // from one disc's centre to the next
     double shift_y = 0;  // moves the whole spine toward the feet
     double cortex = 0;  // thickness of each endplate's cortex, mm
     int rows = kHeight;  // rows of the image: fewer for a field of view that ends higher
@@ -51,7 +53,7 @@ struct DrawnSpine {
     // Whether column x lies between the bodies' anterior and posterior walls.
     static bool in_column(double x) { return x >= kBodyLeft && x <= kBodyRight; }
     // Row of the top of body i (0 = T12, 5 = L5, 6 = S1).
-    double body_top(int i) const { return kTop + shift_y + i * (kBody + kDisc); }
+    double body_top(int i) const { return kTop + shift_y + i * kDiscStep; }
     double disc_centre(int i) const { return body_top(i) + kBody + kDisc / 2; }  // below body i
 };
 
@@ -185,7 +187,7 @@ TEST(SpineLocaliser, FindsAndLabelsEveryDiscCountingUpFromTheSacrum) {
         const Disc* disc = disc_labelled(found, labels[i]);
         ASSERT_NE(disc, nullptr) << labels[i];
         EXPECT_NEAR(disc->y, spine.disc_centre(i), 2.0) << labels[i];
-        EXPECT_NEAR(disc->x, (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 6.0) << labels[i];
+        EXPECT_NEAR(disc->x, DrawnSpine::kColumnX, 6.0) << labels[i];
         EXPECT_NEAR(disc->angle, 0.0, 0.11) << labels[i];
     }
 }
@@ -214,7 +216,7 @@ Painter tilted_lumbosacral_disc(const DrawnSpine& spine, double tilt,
                                 std::function<bool(double x, double y)> also_disc = {}) {
     return [spine, tilt, also_disc](double x, double y, float normal) {
         if (!DrawnSpine::in_column(x) || y < spine.body_top(5) + 4 || y >= spine.body_top(6) + 90) return normal;
-        const double centre_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+        const double centre_x = DrawnSpine::kColumnX;
         const double across = (y - spine.disc_centre(5)) * std::cos(tilt) - (x - centre_x) * std::sin(tilt);
         const bool disc = std::abs(across) < DrawnSpine::kDisc / 2 || (also_disc && also_disc(x, y));
         return disc ? float(kT1.disc) : float(kT1.marrow);
@@ -251,7 +253,7 @@ void expect_band_below_l5s1_not_taken(double l5s1_degrees, double band_degrees) 
     const double band_tilt = band_degrees * std::numbers::pi / 180.0;
     const double centre_y = spine.disc_centre(5);
     const double band_y = centre_y + 35;
-    const double centre_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+    const double centre_x = DrawnSpine::kColumnX;
     auto in_band = [&](double x, double y) {
         const double across = (y - band_y) * std::cos(band_tilt) - (x - centre_x) * std::sin(band_tilt);
         return std::abs(across) < DrawnSpine::kDisc / 2;
@@ -412,7 +414,7 @@ TEST(SpineLocaliser, SteepBandsSideBySideInFrontOfTheSpineAreNotTheColumn) {
 TEST(SpineLocaliser, AColumnTiltedFarFromTheAxialPlaneIsNotAnalysed) {
     const DrawnSpine spine;
     const auto upright = draw(spine, kT1, "t1");
-    const double x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, y = spine.body_top(3);
+    const double x = DrawnSpine::kColumnX, y = spine.body_top(3);
     const auto leaning_series = turned(upright, 20, x, y, kT1.muscle);
     const auto leaning = localise_spine(extract_plane(leaning_series, 0), PlaneContrast::T1);
     EXPECT_TRUE(leaning.failure.empty()) << leaning.failure;
@@ -428,7 +430,7 @@ TEST(SpineLocaliser, AColumnTiltedFarFromTheAxialPlaneIsNotAnalysed) {
 // next disc would be.
 TEST(SpineLocaliser, ABandTiltedBackwardBelowTheColumnIsNotL5S1) {
     const DrawnSpine spine;
-    const double x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, y = spine.body_top(3);
+    const double x = DrawnSpine::kColumnX, y = spine.body_top(3);
     constexpr double kLean = -16.0;
     auto series = turned(draw(spine, kT1, "t1"), kLean, x, y, kT1.muscle);
     // Where turned() puts the drawn L5/S1 centre, and a band one disc spacing further down.
@@ -461,7 +463,7 @@ TEST(SpineLocaliser, ABandTiltedBackwardBelowTheColumnIsNotL5S1) {
 TEST(SpineLocaliser, ReachesAnL5S1TurnedFarForwardFromTheDiscAbove) {
     const DrawnSpine spine;
     constexpr double kTilt = -40.0 * std::numbers::pi / 180.0;
-    const double centre_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
+    const double centre_x = DrawnSpine::kColumnX;
     const double centre_y = spine.disc_centre(5);
     constexpr double kLean = -14.0;
     const double pivot_y = spine.body_top(3);
@@ -545,6 +547,15 @@ Disc measured_band(double x, double y, double length, double degrees, double sco
     return disc;
 }
 
+// The first `count` discs of the drawn column as measured bands: 31 mm long, flat, at contrast
+// 0.44, the chain that the trimming tests extend with the bands they judge.
+std::vector<Disc> column_bands(const DrawnSpine& spine, int count) {
+    std::vector<Disc> chain;
+    for (int i = 0; i < count; ++i)
+        chain.push_back(measured_band(DrawnSpine::kColumnX, spine.disc_centre(i), 31, 0, 0.44));
+    return chain;
+}
+
 // A chain may run into a band in front of the column, stronger than the real disc below (seed
 // 600 case 13: in front of L4, tilted 30 degrees backward; the chain could not go on from it and
 // L5/S1 was lost; seed 601 case 11: it went on along more bands in front). The chain is cut at
@@ -555,15 +566,14 @@ TEST(SpineLocaliser, CutsTheChainAtABandInFrontOfTheColumnTurnedBackward) {
     const DrawnSpine spine;
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
-    const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
     // Four discs on the column (the fourth `fourth_length` long), then the band tested, then one
     // more band below it.
     auto chain_with = [&](double x_offset, double degrees, double fourth_length = 38) {
         std::vector<Disc> chain;
         for (int i = 0; i < 4; ++i)
-            chain.push_back(disc_at(column_x, spine.disc_centre(i), i == 3 ? fourth_length : 38, 0));
-        chain.push_back(disc_at(column_x + x_offset, spine.disc_centre(4) - 5, 22, degrees));
-        chain.push_back(disc_at(column_x + x_offset, spine.disc_centre(5), 22, degrees));
+            chain.push_back(disc_at(DrawnSpine::kColumnX, spine.disc_centre(i), i == 3 ? fourth_length : 38, 0));
+        chain.push_back(disc_at(DrawnSpine::kColumnX + x_offset, spine.disc_centre(4) - 5, 22, degrees));
+        chain.push_back(disc_at(DrawnSpine::kColumnX + x_offset, spine.disc_centre(5), 22, degrees));
         cut_chain_in_front_of_column(chain, plane);
         return chain.size();
     };
@@ -582,11 +592,11 @@ TEST(SpineLocaliser, ALowestBandTiltedBackwardIsNotL5S1) {
     const DrawnSpine spine;
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
-    const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
     auto ending_with = [&](double length, double degrees) {  // five discs on the column, then the band
         SpineLocalisation localisation;
-        for (int i = 0; i < 5; ++i) localisation.discs.push_back(disc_at(column_x, spine.disc_centre(i), 38, 0));
-        localisation.discs.push_back(disc_at(column_x, spine.disc_centre(5), length, degrees));
+        for (int i = 0; i < 5; ++i)
+            localisation.discs.push_back(disc_at(DrawnSpine::kColumnX, spine.disc_centre(i), 38, 0));
+        localisation.discs.push_back(disc_at(DrawnSpine::kColumnX, spine.disc_centre(5), length, degrees));
         return lowest_disc_tilted_back(localisation, plane);
     };
     EXPECT_TRUE(ending_with(36, 25)) << "anterior end 25 degrees higher";
@@ -603,19 +613,16 @@ TEST(SpineLocaliser, AWeakSacralBandBelowAShortOneIsJudgedAgainstL5S1) {
     const DrawnSpine spine;
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
-    const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
-    const double step = DrawnSpine::kBody + DrawnSpine::kDisc;
     auto band = [&](double y, double length, double degrees, double score) {
-        return measured_band(column_x, y, length, degrees, score);
+        return measured_band(DrawnSpine::kColumnX, y, length, degrees, score);
     };
     // Five discs of the column, then L5/S1 tilted 24 degrees (anterior end lower), then the
     // sacrum's two bands: the last as steep, weak and short as the band below it is tested with.
     auto trimmed_after = [&](double last_length, double last_degrees) {
-        std::vector<Disc> chain;
-        for (int i = 0; i < 5; ++i) chain.push_back(band(spine.disc_centre(i), 31, 0, 0.44));
+        auto chain = column_bands(spine, 5);
         chain.push_back(band(spine.disc_centre(5), 30, -24, 0.42));
-        chain.push_back(band(spine.disc_centre(5) + step, 13, -58, 0.18));
-        chain.push_back(band(spine.disc_centre(5) + 2 * step, last_length, last_degrees, 0.275));
+        chain.push_back(band(spine.disc_centre(5) + DrawnSpine::kDiscStep, 13, -58, 0.18));
+        chain.push_back(band(spine.disc_centre(5) + 2 * DrawnSpine::kDiscStep, last_length, last_degrees, 0.275));
         trim_chain_ends(chain, plane);
         return chain;
     };
@@ -635,14 +642,12 @@ TEST(SpineLocaliser, AShortBandTurnedForwardFromAFlatL4L5IsL5S1) {
     const DrawnSpine spine;
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
-    const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
     // Five discs of the column, the last (L4/L5) tilted `above_degrees` (positive: anterior end
     // higher), then a 12 mm band turned 30 degrees forward from it with `score`.
     auto trimmed_size = [&](double above_degrees, double score) {
-        std::vector<Disc> chain;
-        for (int i = 0; i < 5; ++i)
-            chain.push_back(measured_band(column_x, spine.disc_centre(i), 31, i == 4 ? above_degrees : 0, 0.44));
-        chain.push_back(measured_band(column_x - 4, spine.disc_centre(5), 12, above_degrees - 30, score));
+        auto chain = column_bands(spine, 5);
+        chain.back().angle = above_degrees * std::numbers::pi / 180.0;
+        chain.push_back(measured_band(DrawnSpine::kColumnX - 4, spine.disc_centre(5), 12, above_degrees - 30, score));
         trim_chain_ends(chain, plane);
         return chain.size();
     };
@@ -661,13 +666,11 @@ TEST(SpineLocaliser, AShortBandFarBelowL5S1IsNotL5S1) {
     const DrawnSpine spine;
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
-    const double column_x = (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2;
-    const double step = DrawnSpine::kBody + DrawnSpine::kDisc;
     // Six discs of the column (the last L5/S1), then a band `spacings` steps below it.
     auto trimmed_size = [&](double spacings, double length) {
-        std::vector<Disc> chain;
-        for (int i = 0; i < 6; ++i) chain.push_back(measured_band(column_x, spine.disc_centre(i), 31, 0, 0.44));
-        chain.push_back(measured_band(column_x, spine.disc_centre(5) + spacings * step, length, 0, 0.44));
+        auto chain = column_bands(spine, 6);
+        const double below = spine.disc_centre(5) + spacings * DrawnSpine::kDiscStep;
+        chain.push_back(measured_band(DrawnSpine::kColumnX, below, length, 0, 0.44));
         trim_chain_ends(chain, plane);
         return chain.size();
     };
@@ -987,7 +990,7 @@ TEST(VertebraGeometry, ABodysCentreLiesBetweenItsWalls) {
     const auto bodies = vertebrae_from_discs(localisation, plane);
     ASSERT_TRUE(bodies.count("L3"));
     const auto& l3 = bodies.at("L3");
-    EXPECT_NEAR(l3.centre[0], (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 2.0);
+    EXPECT_NEAR(l3.centre[0], DrawnSpine::kColumnX, 2.0);
     EXPECT_NEAR(l3.centre[1], spine.body_top(3) + DrawnSpine::kBody / 2, 2.0);
 }
 
@@ -1012,12 +1015,12 @@ std::map<std::string, VertebraGeometry> bodies_with_misfitted_lumbosacral(const 
 void expect_s1_below_l5(const DrawnSpine& spine, const std::map<std::string, VertebraGeometry>& bodies) {
     ASSERT_TRUE(bodies.count("S1"));
     const auto& s1 = bodies.at("S1");
-    EXPECT_NEAR(s1.centre[0], (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 3.0);
+    EXPECT_NEAR(s1.centre[0], DrawnSpine::kColumnX, 3.0);
     EXPECT_NEAR(s1.centre[1], spine.body_top(6) + DrawnSpine::kBody / 2, 4.0);
     // Its endplate is sought again there, on the sacrum's top: the misfitted one lay in front of
     // the sacrum, where its marrow read the pelvis.
     ASSERT_TRUE(s1.superior.has_value());
-    EXPECT_NEAR(s1.superior->centre[0], (DrawnSpine::kBodyLeft + DrawnSpine::kBodyRight) / 2, 4.0);
+    EXPECT_NEAR(s1.superior->centre[0], DrawnSpine::kColumnX, 4.0);
     EXPECT_NEAR(s1.superior->centre[1], spine.body_top(6), 2.0);
     EXPECT_TRUE(s1.superior->on_cortex);
 }
