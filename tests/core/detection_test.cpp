@@ -659,24 +659,29 @@ TEST(SpineLocaliser, AShortBandTurnedForwardFromAFlatL4L5IsL5S1) {
 
 // L5 is as high as the bodies above it, so L5/S1 lies about one spacing below L4/L5. A chain may
 // run on from L5/S1 to the front of S1/S2 (seed 901 case 12, seed 1800 case 26: 1.3 spacings
-// further, 0.55-0.8 of the discs' length, as contrasted as they are), and every label was a
+// further, 0.55-0.8 of the discs' length, as contrasted as they are), or to a band in front of
+// the sacrum turned forward from an L5/S1 tilted back (seed 1800 case 14), and every label was a
 // level high. A lowest band more than 1.25 spacings below the band above and shorter than a full
-// disc is cut; as long as a disc, or at the usual spacing, it is kept.
+// disc is cut, however it is turned; as long as a disc, or at the usual spacing, it is kept.
 TEST(SpineLocaliser, AShortBandFarBelowL5S1IsNotL5S1) {
     const DrawnSpine spine;
     const auto series = draw(spine, kT1, "t1");
     const auto plane = extract_plane(series, 0);
-    // Six discs of the column (the last L5/S1), then a band `spacings` steps below it.
-    auto trimmed_size = [&](double spacings, double length) {
+    // Six discs of the column, the last (L5/S1) tilted back 6 degrees, then a band `spacings`
+    // steps below it, turned forward from it by `turn` degrees.
+    auto trimmed_size = [&](double spacings, double length, double turn = 0) {
         auto chain = column_bands(spine, 6);
+        chain.back().angle = 6 * std::numbers::pi / 180.0;
         const double below = spine.disc_centre(5) + spacings * DrawnSpine::kDiscStep;
-        chain.push_back(measured_band(DrawnSpine::kColumnX, below, length, 0, 0.44));
+        chain.push_back(measured_band(DrawnSpine::kColumnX, below, length, 6 - turn, 0.44));
         trim_chain_ends(chain, plane);
         return chain.size();
     };
     EXPECT_EQ(trimmed_size(1.35, 20), 6u) << "far and short: cut, L5/S1 is the band above";
+    EXPECT_EQ(trimmed_size(1.35, 20, 25), 6u) << "far and short, turned forward 25 degrees: cut";
     EXPECT_EQ(trimmed_size(1.35, 30), 7u) << "far, as long as a disc: kept";
     EXPECT_EQ(trimmed_size(1.0, 20), 7u) << "short, at the usual spacing: kept";
+    EXPECT_EQ(trimmed_size(1.0, 20, 25), 7u) << "short, at the usual spacing, turned forward: kept";
 }
 
 // Moves the bands of the discs above and below L3 backward along themselves, as a band's centre

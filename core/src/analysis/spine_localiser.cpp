@@ -984,10 +984,11 @@ void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane&
 // discs and fused junctions are steeper than L5/S1 and either shorter or much fainter than real
 // discs, or weak and much thinner (a fused junction as steep as L5/S1). A steep L5/S1 itself
 // often measures short (its band is read along one tilt), so length alone never cuts a band as
-// contrasted as the column's discs. A steep L5/S1 fitted short at its front, flat or tilted the
-// wrong way, may have a band below it that lies forward of it, in the pelvis in front of the
-// sacrum or at a fused junction, where the column does not go: that band is dropped and L5/S1
-// kept. A lowest band turned forward from a flat band above is L5/S1 below L4/L5, and stays.
+// contrasted as the column's discs at about the usual spacing; well beyond it, it does. A steep
+// L5/S1 fitted short at its front, flat or tilted the wrong way, may have a band below it that
+// lies forward of it, in the pelvis in front of the sacrum or at a fused junction, where the
+// column does not go: that band is dropped and L5/S1 kept. A lowest band turned forward from a
+// flat band above, at about the usual spacing, is L5/S1 below L4/L5, and stays.
 std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
     std::vector<Disc> cut_below;
     if (chain.size() < 4) return cut_below;
@@ -1008,7 +1009,9 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
     while (chain.size() >= 4) {
         const Disc& last = chain.back();
         const Disc& above = chain[chain.size() - 2];
-        if (turned_from_a_flat_disc(last, above, plane) && last.score >= kTurnedLumbosacralFactor * usual_score)
+        // A band well beyond the usual spacing is not the next disc below, however it is turned.
+        const bool far = spacing(above, last, plane.pixel_mm) > kFarBandSpacing * usual_spacing;
+        if (!far && turned_from_a_flat_disc(last, above, plane) && last.score >= kTurnedLumbosacralFactor * usual_score)
             break;  // L5/S1 below L4/L5, kept however short
         // Turns are judged from the nearest full-length band above: a short band between them (a
         // sacral junction fitted at its front) must not hide a steep L5/S1 (seed 500 case 22), nor
@@ -1025,8 +1028,8 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
         // A fused sacral junction is a thin line, half as thick as the column's discs or less.
         const bool junction = weak(last) && last.upper_edge + last.lower_edge < kJunctionThicknessFactor * usual_thickness;
         // A pale or short band well beyond the usual spacing: a sacral junction or the pelvis, not
-        // L5/S1 (seed 901 case 12, seed 1800 case 26: the front of S1/S2, 1.3 spacings below L5/S1).
-        const bool far = spacing(above, last, plane.pixel_mm) > kFarBandSpacing * usual_spacing;
+        // L5/S1 (seed 901 case 12, seed 1800 case 26: the front of S1/S2, 1.3 spacings below L5/S1;
+        // seed 1800 case 14: a band in front of the sacrum, turned forward from L5/S1).
         const bool far_and_pale_or_short = far && (last.score < kPaleBandFactor * usual_score ||
                                                    last.length < kFullLengthFactor * usual);
         const bool misfitted_lumbosacral = fitted_short(above, chain) &&

@@ -49,9 +49,10 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm);
 void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane& plane);
 
 // Cuts back the chain's ends while the band there is no disc of the column: below L5/S1 the
-// sacrum's junctions, steeper than L5/S1 and weaker or thinner than the column's discs; at either
-// end a short, weak band (a vessel, a bowel wall). A lowest band turned forward from a flat band
-// above, as L5/S1 is from L4/L5, is kept however short. The chain's bands carry their measured
+// sacrum's junctions, steeper than L5/S1 and weaker or thinner than the column's discs, or short
+// or pale and well beyond the usual spacing; at either end a short, weak band (a vessel, a bowel
+// wall). A lowest band turned forward from a flat band above, as L5/S1 is from L4/L5, is kept
+// however short when it lies about one spacing below it. The chain's bands carry their measured
 // edges. Returns the bands cut from the lower end, lowest last.
 std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane);
 
