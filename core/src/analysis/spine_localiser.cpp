@@ -86,8 +86,9 @@ constexpr double kMaxFrontOffsetMm = 15.0, kMaxFrontTurnDegrees = 15.0;
 // The lordosis turns L5/S1 forward from L4/L5. A lowest band turned forward by
 // kMinLumbosacralTurnDegrees or more from a band above that is flat or tilted back by at most
 // kMaxFlatBackTiltDegrees (an L4/L5, not a lumbosacral disc), and at least kTurnedLumbosacralFactor
-// of the column's median contrast, is L5/S1 however short: the sacrum's junctions are turned from
-// an L5/S1 that already tilts forward, or tilted back with it where it was fitted the wrong way.
+// of the column's median contrast, is L5/S1 however short, unless it lies beyond kFarBandSpacing:
+// the sacrum's junctions are turned from an L5/S1 that already tilts forward, or tilted back with
+// it where it was fitted the wrong way.
 constexpr double kMinLumbosacralTurnDegrees = 20.0, kMaxFlatBackTiltDegrees = 20.0, kTurnedLumbosacralFactor = 0.6;
 // Once a band is cut from the chain's lower end, the chain is extended again among the bands whose
 // centres lie farther than this from it: the band cut is not taken again.
