@@ -684,6 +684,31 @@ TEST(SpineLocaliser, AShortBandFarBelowL5S1IsNotL5S1) {
     EXPECT_EQ(trimmed_size(1.0, 20, 25), 7u) << "short, at the usual spacing, turned forward: kept";
 }
 
+// A fused sacral junction is a thin, weak line; below it lie the sacrum and the pelvis, never a
+// lumbar disc. A chain may run on through such a junction to a band as contrasted as the column's
+// discs (seed 2000 case 21: S1/S2 fused, then a band in the pelvis a spacing below it, and every
+// label was two levels high). Both are cut; below a weak band as thick as a disc, or a thin one
+// as contrasted as the discs, the band is kept.
+TEST(SpineLocaliser, NothingBelowAFusedSacralJunctionIsLumbar) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    // Six discs of the column (edges 4 mm either side), L5/S1 the last, then the band tested one
+    // step below it, then a band as contrasted as the discs one step further.
+    auto trimmed_size = [&](double score, double half_thickness) {
+        auto chain = column_bands(spine, 6);
+        auto tested = measured_band(DrawnSpine::kColumnX, spine.disc_centre(5) + DrawnSpine::kDiscStep, 31, 0, score);
+        tested.upper_edge = tested.lower_edge = half_thickness;
+        chain.push_back(tested);
+        chain.push_back(measured_band(DrawnSpine::kColumnX, spine.disc_centre(5) + 2 * DrawnSpine::kDiscStep, 31, 0, 0.44));
+        trim_chain_ends(chain, plane);
+        return chain.size();
+    };
+    EXPECT_EQ(trimmed_size(0.15, 1.5), 6u) << "below a weak, thin junction: both cut";
+    EXPECT_EQ(trimmed_size(0.15, 4.0), 8u) << "below a weak band as thick as the discs: kept";
+    EXPECT_EQ(trimmed_size(0.44, 1.5), 8u) << "below a thin band as contrasted as the discs: kept";
+}
+
 // Moves the bands of the discs above and below L3 backward along themselves, as a band's centre
 // drifts where the canal continues it.
 void drift_discs_beside_l3(SpineLocalisation& localisation, double drift_mm, const SagittalPlane& plane) {

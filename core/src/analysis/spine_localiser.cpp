@@ -989,7 +989,8 @@ void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane&
 // L5/S1 fitted short at its front, flat or tilted the wrong way, may have a band below it that
 // lies forward of it, in the pelvis in front of the sacrum or at a fused junction, where the
 // column does not go: that band is dropped and L5/S1 kept. A lowest band turned forward from a
-// flat band above, at about the usual spacing, is L5/S1 below L4/L5, and stays.
+// flat band above, at about the usual spacing, is L5/S1 below L4/L5, and stays. Nothing below a
+// fused junction stays.
 std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane& plane) {
     std::vector<Disc> cut_below;
     if (chain.size() < 4) return cut_below;
@@ -1003,6 +1004,10 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
     const double usual_thickness = median(thicknesses);
     auto weak = [&](const Disc& disc) { return disc.score < kWeakBandFactor * usual_score; };
     auto faint = [&](const Disc& disc) { return disc.score < kFaintBandFactor * usual_score; };
+    // A fused sacral junction is a thin line, half as thick as the column's discs or less.
+    auto fused_junction = [&](const Disc& disc) {
+        return weak(disc) && disc.upper_edge + disc.lower_edge < kJunctionThicknessFactor * usual_thickness;
+    };
     auto cut_lowest = [&] {
         cut_below.insert(cut_below.begin(), chain.back());
         chain.pop_back();
@@ -1010,6 +1015,12 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
     while (chain.size() >= 4) {
         const Disc& last = chain.back();
         const Disc& above = chain[chain.size() - 2];
+        // Nothing below a fused sacral junction is lumbar, however it is turned (seed 2000 case 21:
+        // a band in the pelvis, a spacing below S1/S2).
+        if (fused_junction(above)) {
+            cut_lowest();
+            continue;
+        }
         // A band well beyond the usual spacing is not the next disc below, however it is turned.
         const bool far = spacing(above, last, plane.pixel_mm) > kFarBandSpacing * usual_spacing;
         if (!far && turned_from_a_flat_disc(last, above, plane) && last.score >= kTurnedLumbosacralFactor * usual_score)
@@ -1026,8 +1037,7 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
         const bool sacral = faint(last) || (steeper && ((weak(last) && last.length < kSacralLengthFactor * usual) ||
                                                   last.score < kSacralContrastFactor * usual_score));
         const bool stray = weak(last) && last.length < kShortBandFactor * usual;
-        // A fused sacral junction is a thin line, half as thick as the column's discs or less.
-        const bool junction = weak(last) && last.upper_edge + last.lower_edge < kJunctionThicknessFactor * usual_thickness;
+        const bool junction = fused_junction(last);
         // A pale or short band well beyond the usual spacing: a sacral junction or the pelvis, not
         // L5/S1 (seed 901 case 12, seed 1800 case 26: the front of S1/S2, 1.3 spacings below L5/S1;
         // seed 1800 case 14: a band in front of the sacrum, turned forward from L5/S1).
