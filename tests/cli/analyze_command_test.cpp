@@ -201,11 +201,14 @@ fs::path generate_phantom(const TempDir& dir, int seed, int index) {
 // Seed 1800 case 26: a short band at the front of S1/S2, 1.3 spacings below L5/S1, was kept;
 // seed 1800 case 14: such a band in front of the sacrum, kept because it was turned forward.
 // Seed 2000 case 21: the chain ran on through the fused S1/S2 junction to a band in the pelvis.
+// Seed 2000 case 1: L5/S1 between two dark changes, a thick band at 0.49, was not taken; seed 401
+// case 2: from a short band at the back of L5/S1, a thick band in the sacrum would be.
 TEST(AnalyzeCommand, PhantomColumnsAreLabelledAsTheirTruth) {
     constexpr double kToleranceMm = 10.0;
     const std::pair<int, int> cases[] = {{101, 26}, {102, 10}, {103, 1}, {106, 10}, {400, 2},
                                          {601, 1},  {500, 22}, {501, 7}, {701, 27}, {101, 19},
-                                         {1800, 26}, {1800, 14}, {2000, 21}};
+                                         {1800, 26}, {1800, 14}, {2000, 21},
+                                         {2000, 1},  {401, 2}};
     for (const auto& [seed, index] : cases) {
         TempDir dir;
         const auto study = generate_phantom(dir, seed, index);
