@@ -1024,6 +1024,33 @@ TEST(VertebraGeometry, ABodysCentreLiesBetweenItsWalls) {
     EXPECT_NEAR(l3.centre[1], spine.body_top(3) + DrawnSpine::kBody / 2, 2.0);
 }
 
+// The sacrum's neighbours are often brighter than its marrow on T1: the pelvis's fat in front,
+// the fused posterior elements behind. No dark wall bounds S1 there, and where L5/S1's band drifts
+// back along the canal, S1 stayed where the band put it (on the phantoms, 30 S1 centres 10-13 mm
+// off front to back). Drawn: fat on both sides of the sacrum, L5/S1's band 12 mm behind the
+// disc's middle. S1 is centred between the walls where its marrow ends, darker or brighter.
+TEST(VertebraGeometry, S1IsCentredBetweenWallsBrighterThanItsMarrow) {
+    constexpr double kDrift = 12;
+    const DrawnSpine spine;
+    const double sacrum_top = spine.body_top(6) + 2;
+    auto fat_beside_sacrum = [&](double x, double y, float normal) {
+        const bool beside = (x >= 40 && x < DrawnSpine::kBodyLeft) || (x > DrawnSpine::kBodyRight && x <= 150);
+        return y >= sacrum_top && beside ? kT1.fat : normal;
+    };
+    const auto series = draw(spine, kT1, "t1", fat_beside_sacrum);
+    const auto plane = extract_plane(series, 0);
+    auto localisation = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_FALSE(localisation.discs.empty());
+    auto& lumbosacral = localisation.discs.back();
+    ASSERT_EQ(lumbosacral.label, "L5/S1");
+    lumbosacral.move(lumbosacral.along(), kDrift, plane.pixel_mm);
+    const auto bodies = vertebrae_from_discs(localisation, plane);
+    ASSERT_TRUE(bodies.count("S1"));
+    EXPECT_NEAR(bodies.at("S1").centre[0], DrawnSpine::kColumnX, 3.0);
+    ASSERT_TRUE(bodies.count("L5"));
+    EXPECT_NEAR(bodies.at("L5").centre[0], DrawnSpine::kColumnX, 3.0);
+}
+
 // The drawn spine's bodies after its L5/S1 band is misfitted as a steep, wedge-shaped
 // lumbosacral disc's band can be: turned by `turn_degrees` (positive: the front end raised),
 // moved `backward_mm` along the column's front-to-back axis and, when given, read `length_mm`

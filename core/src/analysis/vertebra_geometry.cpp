@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <optional>
 #include <vector>
@@ -65,6 +66,12 @@ constexpr double kWallMarginMm = 1.0;
 // mid-height, and only where the body measures at most kMaxDepthFactor of the patient's usual
 // depth there.
 constexpr double kMaxCentreShiftMm = 20.0, kMaxDepthFactor = 1.25;
+// S1's neighbours are often brighter than its marrow on T1 (the pelvis's fat in front of the
+// sacrum, its fused posterior elements behind), and no dark wall bounds it: where none does at a
+// plausible depth, S1's walls are also where the signal rises above this share of its central
+// marrow. Only S1's: in a lumbar body a bright patch (fatty marrow, a haemangioma) would be taken
+// for a wall.
+constexpr double kBrightWallFactor = 1.15;
 // The column's line turns forward by at most kMaxForwardTurnDegrees at its ends; a body put back on
 // it is put kEndTurnDegrees backward of it, as S1 lies from L5 (the phantoms' turn: 9-23). S1 lies
 // within kMaxLumbosacralOffMm of that place (on the phantoms' true L4 and L5, at most 10.5 mm).
@@ -244,9 +251,11 @@ struct BodyWalls {
 
 // The walls of the body that the line through `origin` (plane pixels) along the unit direction
 // `a` (front to back), moved `offset_mm` across it toward the feet, crosses; measured along the
-// line from `origin`. Nullopt where a wall is not found or the body is implausibly thin.
+// line from `origin`. With `bright_factor`, a signal above that share of the central marrow is a
+// wall too. Nullopt where a wall is not found or the body is implausibly thin.
 std::optional<BodyWalls> body_walls_along(const PlaneImage& image, const std::array<double, 2>& origin,
-                                          const std::array<double, 2>& a, double offset_mm, double pixel_mm) {
+                                          const std::array<double, 2>& a, double offset_mm, double pixel_mm,
+                                          double bright_factor = 0.0) {
     const std::array<double, 2> n{-a[1], a[0]};  // as Disc::normal() for a disc along `a`
     auto signal = [&](double s) {  // mean of 3 x 3 samples 2 mm across and 0.5 mm along
         double sum = 0;
@@ -261,9 +270,12 @@ std::optional<BodyWalls> body_walls_along(const PlaneImage& image, const std::ar
     for (double s = -8; s <= 8; s += 1) central.push_back(signal(s));
     const double wall = kWallFactor * median(central);
     if (wall <= 0) return std::nullopt;
+    const double bright = bright_factor > 0 ? bright_factor * median(central) : std::numeric_limits<double>::infinity();
     auto wall_toward = [&](double direction) -> std::optional<double> {
-        for (double s = 0; s <= kMaxWallSearchMm; s += 0.5)
-            if (signal(direction * s) < wall) return direction * s;
+        for (double s = 0; s <= kMaxWallSearchMm; s += 0.5) {
+            const double value = signal(direction * s);
+            if (value < wall || value > bright) return direction * s;
+        }
         return std::nullopt;
     };
     const auto front = wall_toward(-1), back = wall_toward(1);
@@ -307,7 +319,8 @@ EndplateLine read_across_body(const Disc& disc, bool above, double spacing_mm, c
 // mid-height, where they are clearest: the endplates' centres follow their discs' bands, which
 // drift backward where the canal continues them (most at a steep L5/S1, whose band may lie 15 mm
 // behind S1's middle). A body measured much deeper than the patient's usual body has a wall
-// missed (the prevertebral fat or the canal read as marrow) and keeps its centre. Only the bodies
+// missed (the prevertebral fat or the canal read as marrow) and keeps its centre, unless it is S1
+// and its walls are found where its marrow turns brighter (kBrightWallFactor). Only the bodies
 // named in `which` are moved (all when empty); every body's depth counts toward the usual one.
 void centre_between_walls(std::map<std::string, VertebraGeometry>& bodies, const SagittalPlane& plane,
                           const std::vector<std::string>& which = {}) {
@@ -320,11 +333,17 @@ void centre_between_walls(std::map<std::string, VertebraGeometry>& bodies, const
         }
     if (depths.empty()) return;
     const double usual_depth = median(depths);
-    for (const auto& [label, walls] : measured) {
+    auto plausible = [&](const std::optional<BodyWalls>& walls) {
+        return walls && walls->depth() <= kMaxDepthFactor * usual_depth && std::abs(walls->middle()) <= kMaxCentreShiftMm;
+    };
+    for (auto& [label, body] : bodies) {
         if (!which.empty() && std::find(which.begin(), which.end(), label) == which.end()) continue;
-        if (walls.depth() > kMaxDepthFactor * usual_depth || std::abs(walls.middle()) > kMaxCentreShiftMm) continue;
-        auto& body = bodies.at(label);
-        body.centre = moved(body.centre, body.across, walls.middle(), plane.pixel_mm);
+        std::optional<BodyWalls> walls;
+        if (const auto found = measured.find(label); found != measured.end()) walls = found->second;
+        if (!plausible(walls) && label == "S1")
+            walls = body_walls_along(*plane.image, body.centre, body.across, 0.0, plane.pixel_mm, kBrightWallFactor);
+        if (!plausible(walls)) continue;
+        body.centre = moved(body.centre, body.across, walls->middle(), plane.pixel_mm);
     }
 }
 
