@@ -684,6 +684,31 @@ TEST(SpineLocaliser, AShortBandFarBelowL5S1IsNotL5S1) {
     EXPECT_EQ(trimmed_size(1.0, 20, 25), 7u) << "short, at the usual spacing, turned forward: kept";
 }
 
+// A steep L5/S1 fitted short at its front is kept however weak, and a band below it in front is
+// dropped. Below a full-length band already tilted as L5/S1 is (its anterior end 10 degrees
+// lower), a weak, short band is the front of a sacral junction instead (seed 1000 case 27, seed
+// 1800 case 29: the chain ran a level past): it is judged in turn, and cut as a stray. Below a
+// flat band it stays the misfitted L5/S1.
+TEST(SpineLocaliser, AWeakShortBandBelowATiltedL5S1IsNotAMisfittedL5S1) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    // Five discs of the column, then a full-length band tilted `tilt` (anterior end lower), a weak
+    // 12 mm band one step below it tilted 8 degrees the other way, and a band 23 mm in front of
+    // that one step further.
+    auto trimmed_size = [&](double tilt) {
+        auto chain = column_bands(spine, 5);
+        chain.push_back(measured_band(DrawnSpine::kColumnX, spine.disc_centre(5), 31, -tilt, 0.44));
+        chain.push_back(measured_band(DrawnSpine::kColumnX, spine.disc_centre(5) + DrawnSpine::kDiscStep, 12, 8, 0.2));
+        chain.push_back(measured_band(DrawnSpine::kColumnX - 23, spine.disc_centre(5) + 2 * DrawnSpine::kDiscStep, 20,
+                                      0, 0.44));
+        trim_chain_ends(chain, plane);
+        return chain.size();
+    };
+    EXPECT_EQ(trimmed_size(10), 6u) << "below an L5/S1 tilted 10 degrees: both bands cut";
+    EXPECT_EQ(trimmed_size(0), 7u) << "below a flat band: the weak band kept as a misfitted L5/S1";
+}
+
 // A fused sacral junction is a thin, weak line; below it lie the sacrum and the pelvis, never a
 // lumbar disc. A chain may run on through such a junction to a band as contrasted as the column's
 // discs (seed 2000 case 21: S1/S2 fused, then a band in the pelvis a spacing below it, and every

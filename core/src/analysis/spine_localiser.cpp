@@ -1051,10 +1051,16 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
                                            axial_tilt_degrees(above, plane) < kMaxMisfitTiltDegrees;
         if (misfitted_lumbosacral && (above.x - last.x) * plane.pixel_mm > kMaxForwardStepMm) {
             // Beyond L5/S1, which is kept however short and weak, unless it is faint: then it is
-            // the front of a fused junction, and is judged in turn (seed 501 case 7).
+            // the front of a fused junction, and is judged in turn (seed 501 case 7). So is a weak,
+            // short band below a full-length band already tilted as L5/S1 is: that band is L5/S1,
+            // and the weak one the front of a sacral junction (seed 1000 case 27, seed 1800 case 29).
             const bool above_faint = faint(above);
+            const Disc& above2 = chain[chain.size() - 3];
+            const bool stray_below_lumbosacral = weak(above) && above.length < kShortBandFactor * usual &&
+                                                 above2.length >= kFullLengthFactor * usual &&
+                                                 axial_tilt_degrees(above2, plane) >= kMaxMisfitTiltDegrees;
             cut_lowest();
-            if (above_faint) continue;
+            if (above_faint || stray_below_lumbosacral) continue;
             break;
         }
         const double above_tilt = axial_tilt_degrees(full_above, plane);
