@@ -1008,6 +1008,9 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
     const double usual_thickness = median(thicknesses);
     auto weak = [&](const Disc& disc) { return disc.score < kWeakBandFactor * usual_score; };
     auto faint = [&](const Disc& disc) { return disc.score < kFaintBandFactor * usual_score; };
+    // A stray: weak and much shorter than the column's discs (a vessel, a bowel wall, the front of
+    // a sacral junction).
+    auto stray = [&](const Disc& disc) { return weak(disc) && disc.length < kShortBandFactor * usual; };
     // A fused sacral junction is a thin line, half as thick as the column's discs or less.
     auto fused_junction = [&](const Disc& disc) {
         return weak(disc) && disc.upper_edge + disc.lower_edge < kJunctionThicknessFactor * usual_thickness;
@@ -1040,7 +1043,6 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
                              full_above.angle - last.angle > deg(kSacralTurnDegrees);
         const bool sacral = faint(last) || (steeper && ((weak(last) && last.length < kSacralLengthFactor * usual) ||
                                                   last.score < kSacralContrastFactor * usual_score));
-        const bool stray = weak(last) && last.length < kShortBandFactor * usual;
         const bool junction = fused_junction(last);
         // A pale or short band well beyond the usual spacing: a sacral junction or the pelvis, not
         // L5/S1 (seed 901 case 12, seed 1800 case 26: the front of S1/S2, 1.3 spacings below L5/S1;
@@ -1056,8 +1058,7 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
             // and the weak one the front of a sacral junction (seed 1000 case 27, seed 1800 case 29).
             const bool above_faint = faint(above);
             const Disc& above2 = chain[chain.size() - 3];
-            const bool stray_below_lumbosacral = weak(above) && above.length < kShortBandFactor * usual &&
-                                                 above2.length >= kFullLengthFactor * usual &&
+            const bool stray_below_lumbosacral = stray(above) && above2.length >= kFullLengthFactor * usual &&
                                                  axial_tilt_degrees(above2, plane) >= kMaxMisfitTiltDegrees;
             cut_lowest();
             if (above_faint || stray_below_lumbosacral) continue;
@@ -1069,10 +1070,10 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
             cut_lowest();  // beyond L5/S1; the band above is judged in turn
             continue;
         }
-        if (!sacral && !stray && !junction && !far_and_pale_or_short) break;
+        if (!sacral && !stray(last) && !junction && !far_and_pale_or_short) break;
         cut_lowest();
     }
-    while (chain.size() >= 4 && weak(chain.front()) && chain.front().length < kShortBandFactor * usual)
+    while (chain.size() >= 4 && stray(chain.front()))
         chain.erase(chain.begin());
     return cut_below;
 }
