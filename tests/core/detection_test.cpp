@@ -738,6 +738,36 @@ TEST(SpineLocaliser, AWeakShortBandBelowATiltedL5S1IsNotAMisfittedL5S1) {
     EXPECT_EQ(trimmed_size(0), 7u) << "below a flat band: the weak band kept as a misfitted L5/S1";
 }
 
+// Below a steep, full-length L5/S1 (its anterior end 25 degrees lower or more) the sacrum curves on
+// forward. A band shorter than the column's discs turned backward from it by more than 15 degrees
+// is a sacral junction fitted at its front or back, and goes with everything below it (seed 1801
+// case 20, seed 1701 case 10, seed 1900 case 5: the chain ran one or two levels past L5/S1).
+// Below a less steep L5/S1, only a turn of more than 20 degrees says as much; a full-length band
+// turned as much stays.
+TEST(SpineLocaliser, AShortBandTurnedBackBelowASteepL5S1IsSacral) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    // Five discs of the column, then a full-length band tilted `tilt` (anterior end lower), then
+    // the band tested one step below it, `turn` degrees less tilted, then `below` more bands.
+    auto trimmed_size = [&](double tilt, double turn, double length, int below = 0) {
+        auto chain = column_bands(spine, 5);
+        chain.push_back(measured_band(DrawnSpine::kColumnX, spine.disc_centre(5), 31, -tilt, 0.44));
+        const double step = DrawnSpine::kDiscStep;
+        chain.push_back(measured_band(DrawnSpine::kColumnX, spine.disc_centre(5) + step, length, -(tilt - turn), 0.44));
+        for (int i = 1; i <= below; ++i)
+            chain.push_back(measured_band(DrawnSpine::kColumnX, spine.disc_centre(5) + (i + 1) * step, 20,
+                                          -(tilt - turn), 0.44));
+        trim_chain_ends(chain, plane);
+        return chain.size();
+    };
+    EXPECT_EQ(trimmed_size(30, 18, 18), 6u) << "short, turned 18 degrees back from a steep L5/S1: cut";
+    EXPECT_EQ(trimmed_size(30, 18, 18, 1), 6u) << "and the band below it too";
+    EXPECT_EQ(trimmed_size(15, 18, 18), 7u) << "below an L5/S1 tilted 15 degrees: kept";
+    EXPECT_EQ(trimmed_size(30, 18, 31), 7u) << "as long as the column's discs: kept";
+    EXPECT_EQ(trimmed_size(30, 10, 18), 7u) << "turned 10 degrees back: kept";
+}
+
 // A fused sacral junction is a thin, weak line; below it lie the sacrum and the pelvis, never a
 // lumbar disc. A chain may run on through such a junction to a band as contrasted as the column's
 // discs (seed 2000 case 21: S1/S2 fused, then a band in the pelvis a spacing below it, and every

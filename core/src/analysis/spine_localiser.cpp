@@ -79,6 +79,13 @@ constexpr double kLumbosacralTiltDegrees = 12.0, kMaxBackwardTurnDegrees = 20.0;
 // Its tilt is trusted only when it is as long as the column's discs (kFullLengthFactor): a
 // wedge-shaped L5/S1 fitted at its front is read shorter and tilted the wrong way.
 constexpr double kMaxLumbosacralBackTiltDegrees = 15.0;
+// Below a steeper L5/S1 (kSteepLumbosacralTiltDegrees, full-length), a band shorter than the
+// column's discs turned backward more than kMaxTurnBelowSteepDegrees is sacral too, and so is
+// everything below it (twenty-seventh session, chosen on seeds 1701 case 10, 1801 case 20 and 1900
+// case 5, which ran one or two levels past L5/S1: on the chains of 49 seeds, no band at the lower
+// end of a right chain below a full-length band tilted 25 degrees or more was short and turned back
+// more than 15).
+constexpr double kSteepLumbosacralTiltDegrees = 25.0, kMaxTurnBelowSteepDegrees = 15.0;
 // The column curves smoothly: the next disc lies about where the line through the two discs above
 // it leads. A band more than kMaxFrontOffsetMm in front of that point and turned more than
 // kMaxFrontTurnDegrees backward from the disc above lies in front of the column (vessels, the
@@ -1034,9 +1041,23 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
         cut_below.insert(cut_below.begin(), chain.back());
         chain.pop_back();
     };
+    // Below a steep, full-length L5/S1 the sacrum curves on forward: a short band turned backward
+    // from it is a sacral junction fitted at its front or back.
+    auto sacral_below_steep_lumbosacral = [&](const Disc& upper, const Disc& lower) {
+        const double upper_tilt = axial_tilt_degrees(upper, plane);
+        return upper.length >= kFullLengthFactor * usual && upper_tilt >= kSteepLumbosacralTiltDegrees &&
+               lower.length < kFullLengthFactor * usual &&
+               upper_tilt - axial_tilt_degrees(lower, plane) > kMaxTurnBelowSteepDegrees;
+    };
     while (chain.size() >= 4) {
         const Disc& last = chain.back();
         const Disc& above = chain[chain.size() - 2];
+        // So is everything below such a band.
+        if (sacral_below_steep_lumbosacral(above, last) ||
+            (chain.size() >= 5 && sacral_below_steep_lumbosacral(chain[chain.size() - 3], above))) {
+            cut_lowest();
+            continue;
+        }
         // Nothing below a fused sacral junction is lumbar, however it is turned (seed 2000 case 21:
         // a band in the pelvis, a spacing below S1/S2).
         if (fused_junction(above)) {
