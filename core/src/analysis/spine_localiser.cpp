@@ -1182,10 +1182,18 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
     // respond as two bands along its length, and the extension may take the short one at its
     // front, which trimming then cuts as a stray (seed 101 case 19: L5/S1, and the chain ended at
     // L4/L5). The chain is extended once more from its new lower end, among the bands away from
-    // those cut, and kept when it grows.
-    if (!cut_below.empty()) {
-        auto retried = chain;
-        ends.extend_and_trim(retried, bands_away_from(discs_alike, cut_below, plane.pixel_mm));
+    // those cut, and kept when it grows. So is a chain whose lowest band, kept, is shorter than a
+    // lumbar disc: the next disc was sought along that band's normal, whose tilt is uncertain
+    // (fresh seed 2300 case 24: a 9 mm fragment of L4/L5 between two sclerotic changes, tilted
+    // 54 degrees, and L5/S1 was sought 22 mm behind itself).
+    auto retried = chain;
+    auto set_aside = cut_below;
+    if (set_aside.empty() && retried.size() >= 4 && retried.back().length < kMinColumnDiscLength) {
+        set_aside.push_back(retried.back());
+        retried.pop_back();
+    }
+    if (!set_aside.empty()) {
+        ends.extend_and_trim(retried, bands_away_from(discs_alike, set_aside, plane.pixel_mm));
         if (retried.size() > chain.size()) chain = std::move(retried);
     }
     take_as_column(result, std::move(chain), plane);
