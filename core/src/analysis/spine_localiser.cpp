@@ -668,7 +668,7 @@ const Disc* strongest_following(const std::vector<Disc>& candidates, double x, d
 // Whether `lower`, following the chain's discs `upper2` then `upper`, lies in front of the column
 // rather than on it: well forward of where the line through the two leads, and turned backward; or,
 // shorter than the column's discs (`usual_length` their median), forward of where the line through
-// two full-length discs leads, and turned backward at all.
+// two full-length discs leads, and turned backward by more than the detector's uncertainty.
 // The line is drawn only through bands of a lumbar disc's length: a short band's place along
 // itself is uncertain (seed 105 case 4: a 5 mm L3/L4 band 16 mm behind its disc put the real
 // L4/L5 below it 27 mm "in front").
