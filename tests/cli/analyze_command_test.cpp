@@ -208,14 +208,16 @@ fs::path generate_phantom(const TempDir& dir, int seed, int index) {
 // Seed 2200 case 13, seed 2000 case 23: L4/L5 between dark changes, and the chain took a short band
 // in front of it, turned backward, from which L5/S1 could not follow. Seed 1801 case 20: below a
 // steep L5/S1, a short band turned 16 degrees backward was kept. Seed 2300 case 24: the chain's
-// lowest band, a 9 mm fragment of L4/L5 tilted 54 degrees, sent the search for L5/S1 astray.
+// lowest band, a 9 mm fragment of L4/L5 tilted 54 degrees, sent the search for L5/S1 astray;
+// seed 2400 case 26: so did a 14 mm band at the front of L2/L3, though a band below it was cut.
 TEST(AnalyzeCommand, PhantomColumnsAreLabelledAsTheirTruth) {
     constexpr double kToleranceMm = 10.0;
     const std::pair<int, int> cases[] = {{101, 26}, {102, 10}, {103, 1}, {106, 10}, {400, 2},
                                          {601, 1},  {500, 22}, {501, 7}, {701, 27}, {101, 19},
                                          {1800, 26}, {1800, 14}, {2000, 21},
                                          {2000, 1},  {401, 2},   {1000, 27}, {1800, 29},
-                                         {2200, 13}, {2000, 23}, {1801, 20}, {2300, 24}};
+                                         {2200, 13}, {2000, 23}, {1801, 20}, {2300, 24},
+                                         {2400, 26}};
     for (const auto& [seed, index] : cases) {
         TempDir dir;
         const auto study = generate_phantom(dir, seed, index);

@@ -1185,12 +1185,14 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
     // front, which trimming then cuts as a stray (seed 101 case 19: L5/S1, and the chain ended at
     // L4/L5). The chain is extended once more from its new lower end, among the bands away from
     // those cut, and kept when it grows. So is a chain whose lowest band, kept, is shorter than a
-    // lumbar disc: the next disc was sought along that band's normal, whose tilt is uncertain
-    // (fresh seed 2300 case 24: a 9 mm fragment of L4/L5 between two sclerotic changes, tilted
-    // 54 degrees, and L5/S1 was sought 22 mm behind itself).
+    // lumbar disc, from the band above it, whether or not bands were cut below: the next disc was
+    // sought along the short band's normal, whose tilt is uncertain (fresh seed 2300 case 24: a 9
+    // mm fragment of L4/L5 between two sclerotic changes, tilted 54 degrees, and L5/S1 was sought
+    // 22 mm behind itself; fresh seed 2400 case 26: a 14 mm band at the front of L2/L3 above a
+    // sclerotic L3, tilted 42 degrees, and the chain went no further).
     auto retried = chain;
     auto set_aside = cut_below;
-    if (set_aside.empty() && retried.size() >= 4 && retried.back().length < kMinColumnDiscLength) {
+    if (retried.size() >= 4 && retried.back().length < kMinColumnDiscLength) {
         set_aside.push_back(retried.back());
         retried.pop_back();
     }
