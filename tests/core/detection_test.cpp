@@ -514,6 +514,32 @@ TEST(SpineLocaliser, FindsAThinDiscBetweenTwoDarkChanges) {
     EXPECT_NEAR(above->y, spine.disc_centre(4), 2.0);
 }
 
+// An L4/L5 between two sclerotic changes is one thick dark band, with little band contrast of its
+// own; a short dark band in front of it (a vessel between two fat planes, 13 mm forward) then
+// chains in its place, flat like the column's discs (fresh seed 2301 case 27). The thick band
+// where the disc below L3/L4 should be is taken instead, and L5/S1 still follows it.
+TEST(SpineLocaliser, TakesTheThickBandOfADiscBetweenTwoDarkChangesForAShortBandInFrontOfIt) {
+    const DrawnSpine spine;
+    const double disc_y = spine.disc_centre(4), front_x = DrawnSpine::kBodyLeft - 13;
+    auto sclerosis_and_vessel = [&](double x, double y, float normal) {
+        const double across = std::abs(y - disc_y);
+        if (DrawnSpine::in_column(x) && across < 15) return across < 2 ? float(kT1.disc) : 150.0f;
+        if (std::abs(x - front_x) < 6 && across < 8) return across < 2 ? float(kT1.csf) : float(kT1.fat);
+        return normal;
+    };
+    const auto series = draw(spine, kT1, "t1", sclerosis_and_vessel);
+    const auto plane = extract_plane(series, 0);
+    const auto found = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_TRUE(found.failure.empty()) << found.failure;
+    const Disc* l4l5 = disc_labelled(found, "L4/L5");
+    ASSERT_NE(l4l5, nullptr);
+    EXPECT_NEAR(l4l5->x, DrawnSpine::kColumnX, 6.0);
+    EXPECT_NEAR(l4l5->y, disc_y, 3.0);
+    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
+    ASSERT_NE(lumbosacral, nullptr);
+    EXPECT_NEAR(lumbosacral->y, spine.disc_centre(5), 2.0);
+}
+
 // A steep, wedge-shaped L5/S1 is often fitted at its front only, short and flat. Drawn: an L5/S1
 // disc whose back two thirds are bone, and a band of the pelvis (a dark plane between two bright
 // ones) one disc spacing down, 19 mm in front of the short band. The column does not step
