@@ -217,7 +217,7 @@ TEST(AnalyzeCommand, PhantomColumnsAreLabelledAsTheirTruth) {
                                          {1800, 26}, {1800, 14}, {2000, 21},
                                          {2000, 1},  {401, 2},   {1000, 27}, {1800, 29},
                                          {2200, 13}, {2000, 23}, {1801, 20}, {2300, 24},
-                                         {2400, 26}, {2501, 16}, {2301, 27}};
+                                         {2400, 26}, {2501, 16}, {2301, 27}, {2601, 11}};
     for (const auto& [seed, index] : cases) {
         TempDir dir;
         const auto study = generate_phantom(dir, seed, index);

@@ -650,6 +650,23 @@ TEST(SpineLocaliser, CutsTheChainAtAShortBandInFrontOfTheColumn) {
     EXPECT_EQ(chain_with(16, -14, 8, 20), 6u) << "below a band shorter than the column's discs: kept";
 }
 
+// The line may be drawn through two bands off the column at the chain's top (fresh seed 2601 case
+// 11: bands at T12 tilted 30 and 46 degrees, beside a haemangioma and patchy fat); the column's
+// discs then lie "in front" of it. Where more bands lie from the one judged down than above it,
+// the bands above are the ones off the column: they are cut, and the rest judged again.
+TEST(SpineLocaliser, CutsBandsOffTheColumnAboveItRatherThanTheColumn) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    std::vector<Disc> chain;
+    chain.push_back(disc_at(DrawnSpine::kColumnX + 60, spine.disc_centre(0) - 70, 30, -30));
+    chain.push_back(disc_at(DrawnSpine::kColumnX + 40, spine.disc_centre(0) - 35, 30, -30));
+    for (int i = 0; i < 5; ++i) chain.push_back(disc_at(DrawnSpine::kColumnX, spine.disc_centre(i), 38, 0));
+    cut_chain_in_front_of_column(chain, plane);
+    ASSERT_EQ(chain.size(), 5u);
+    for (int i = 0; i < 5; ++i) EXPECT_DOUBLE_EQ(chain[std::size_t(i)].y, spine.disc_centre(i));
+}
+
 // L5/S1 lies on the sacrum's slope, its anterior end lower. Where the sacrum curves backward below
 // L5/S1, a chain may run on to bands in front of it (seed 801 case 9, seed 900 case 24: their
 // anterior ends 16-42 degrees higher); such a lowest band is not L5/S1. A short one is: a
@@ -1263,6 +1280,21 @@ TEST(SpineLocaliser, DroppingTheLowestDiscLabelsTheOneAboveL5S1) {
     EXPECT_EQ(localisation.discs.back().label, "L5/S1");
     EXPECT_DOUBLE_EQ(localisation.discs.back().y, l4_l5.y);
     EXPECT_EQ(localisation.discs[localisation.discs.size() - 2].label, "L4/L5");
+}
+
+// A chain cut down to fewer than three discs is no column to label: two discs would be read as
+// L4/L5 and L5/S1 wherever they lie (fresh seed 2601 case 11: two bands at T12 were left, and their
+// endplates were reported as L4 to S1).
+TEST(SpineLocaliser, AChainOfTwoDiscsIsNotTheColumn) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    auto localisation = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_TRUE(localisation.failure.empty()) << localisation.failure;
+    localisation.discs.erase(localisation.discs.begin(), localisation.discs.end() - 3);
+    drop_lowest_disc(localisation, plane);
+    EXPECT_NE(localisation.failure.find("no vertebral column"), std::string::npos) << localisation.failure;
+    EXPECT_TRUE(localisation.discs.empty());
 }
 
 // Relabelled, the chain is judged again: the band that was T12/L1, tilted 60 degrees (a band in

@@ -50,6 +50,8 @@ constexpr double kSacralLengthFactor = 0.75;
 // Lumbar discs are 30-50 mm deep; a chain of bands mostly shorter than this is the posterior
 // elements or the canal, not the column.
 constexpr double kMinColumnDiscLength = 15.0;
+// A column is at least this many discs: L3/L4, L4/L5 and L5/S1.
+constexpr std::size_t kMinColumnDiscs = 3;
 constexpr double kSacralTurnDegrees = 10.0;
 constexpr double kShortBandFactor = 0.6;
 constexpr double kSacralContrastFactor = 0.5;
@@ -978,7 +980,12 @@ void label_discs(std::vector<Disc>& discs) {
 // discs or, when the chain cannot be the column, why and no disc.
 void take_as_column(SpineLocalisation& spine, std::vector<Disc> chain, const SagittalPlane& plane) {
     label_discs(chain);
-    spine.failure = implausible_column(chain, plane);
+    // Fewer discs than three would be read as L4/L5 and L5/S1 wherever they lie.
+    spine.failure = chain.size() < kMinColumnDiscs
+                        ? fmt::format("no vertebral column found on the mid-sagittal image ({} discs left once "
+                                      "the chain was judged; at least {} are needed)",
+                                      chain.size(), kMinColumnDiscs)
+                        : implausible_column(chain, plane);
     spine.discs = spine.failure.empty() ? std::move(chain) : std::vector<Disc>{};
 }
 
@@ -1041,11 +1048,18 @@ void drop_lowest_disc(SpineLocalisation& spine, const SagittalPlane& plane) {
 // Seed 600 case 13: a band in front of L4, stronger than the real L4/L5, ended the chain there
 // and hid L5/S1. Seed 601 case 11: the chain went on from such a band along a row of bands in
 // front of the column, three of them. Seed 2200 case 13: a 12 mm band 14 mm in front of the line
-// and turned 8 degrees backward, in front of an L4/L5 between two dark changes.
+// and turned 8 degrees backward, in front of an L4/L5 between two dark changes. Fresh seed 2601
+// case 11: two bands at T12, tilted 30 and 46 degrees beside a haemangioma and patchy fat, put
+// the whole column "in front" of their line, and it was cut down to them.
 void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane& plane) {
     const double usual_length = median_length(chain);
     for (std::size_t k = 2; k < chain.size(); ++k)
         if (in_front_of_column(chain[k - 2], chain[k - 1], chain[k], usual_length, plane)) {
+            if (chain.size() - k > k) {
+                chain.erase(chain.begin(), chain.begin() + long(k));
+                k = 1;
+                continue;
+            }
             chain.erase(chain.begin() + long(k), chain.end());
             return;
         }
@@ -1202,7 +1216,7 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
     const auto discs_alike = tilted_like_discs(result.candidates, plane);
     auto chain = column_chain(discs_alike, plane);
     auto is_column = [](const std::vector<Disc>& discs) {
-        return discs.size() >= 3 && median_length(discs) >= kMinColumnDiscLength;
+        return discs.size() >= kMinColumnDiscs && median_length(discs) >= kMinColumnDiscLength;
     };
     if (!is_column(chain)) {
         // On a few clinical images the fitted tilts no longer chain where the detector's do. The
@@ -1214,7 +1228,7 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
         for (auto& disc : chain) fit_to_band(*normalised, disc, contrast, plane.pixel_mm);
     }
     if (!is_column(chain)) {
-        result.failure = chain.size() < 3 ? "no vertebral column found on the mid-sagittal image"
+        result.failure = chain.size() < kMinColumnDiscs ? "no vertebral column found on the mid-sagittal image"
                                           : "no vertebral column found on the mid-sagittal image (the "
                                             "bands found are too short to be lumbar discs)";
         return result;

@@ -45,7 +45,9 @@ double median_spacing(const std::vector<Disc>& chain, double pixel_mm);
 // Cuts the chain at its first band that lies in front of the column rather than on it: well
 // forward of where the line through the two discs above it leads, and turned backward from the
 // disc above (vessels, the front of a disc's bulge), with every band below it, which followed
-// it there. The column is then followed on from its last disc.
+// it there. The column is then followed on from its last disc. Where more bands lie from that
+// band down than above it, the line was drawn through bands off the column at the chain's top:
+// those are cut instead, and the rest judged again.
 void cut_chain_in_front_of_column(std::vector<Disc>& chain, const SagittalPlane& plane);
 
 // Cuts back the chain's ends while the band there is no disc of the column: below L5/S1 the
