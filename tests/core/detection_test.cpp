@@ -847,6 +847,28 @@ TEST(SpineLocaliser, NothingBelowAFusedSacralJunctionIsLumbar) {
     EXPECT_EQ(trimmed_size(0.44, 1.5), 8u) << "below a thin band as contrasted as the discs: kept";
 }
 
+// No lumbar disc above L5/S1 tilts more than 50 degrees: below a band that steep the chain is in
+// the sacrum (seed 2401 case 24: two short bands below L5/S1, tilted 54 and 66
+// degrees, and the chain was judged no column). The band below it is cut; below a band tilted 45
+// degrees, it is left to the other rules.
+TEST(SpineLocaliser, NothingBelowABandTooSteepForL4L5IsLumbar) {
+    const DrawnSpine spine;
+    const auto series = draw(spine, kT1, "t1");
+    const auto plane = extract_plane(series, 0);
+    // Six discs of the column, L5/S1 the last, then two bands as long and contrasted as the discs,
+    // tilted `degrees`, one and two steps below it.
+    auto trimmed_size = [&](double degrees) {
+        auto chain = column_bands(spine, 6);
+        for (int step = 1; step <= 2; ++step)
+            chain.push_back(measured_band(DrawnSpine::kColumnX, spine.disc_centre(5) + step * DrawnSpine::kDiscStep,
+                                          31, degrees, 0.44));
+        trim_chain_ends(chain, plane);
+        return chain.size();
+    };
+    EXPECT_EQ(trimmed_size(55), 7u) << "below a band tilted 55 degrees: cut";
+    EXPECT_EQ(trimmed_size(45), 8u) << "below a band tilted 45 degrees: kept";
+}
+
 // Moves the bands of the discs above and below L3 backward along themselves, as a band's centre
 // drifts where the canal continues it.
 void drift_discs_beside_l3(SpineLocalisation& localisation, double drift_mm, const SagittalPlane& plane) {

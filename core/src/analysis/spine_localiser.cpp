@@ -1118,8 +1118,10 @@ std::vector<Disc> trim_chain_ends(std::vector<Disc>& chain, const SagittalPlane&
             continue;
         }
         // Nothing below a fused sacral junction is lumbar, however it is turned (seed 2000 case 21:
-        // a band in the pelvis, a spacing below S1/S2).
-        if (fused_junction(above)) {
+        // a band in the pelvis, a spacing below S1/S2). Nor is anything below a band too steep for
+        // L4/L5: that band is L5/S1 or sacral (fresh seed 2401 case 24: two short, steep bands
+        // below L5/S1 in the sacrum, 54 and 66 degrees, and the chain was judged no column).
+        if (fused_junction(above) || too_steep_for_a_lumbar_disc(above, plane)) {
             cut_lowest();
             continue;
         }
