@@ -700,6 +700,15 @@ bool in_front_of_column(const Disc& upper2, const Disc& upper, const Disc& lower
            (full_length_line && short_band && offset_mm < -kMaxShortFrontOffsetMm && turn < -kMinShortFrontTurnDegrees);
 }
 
+// Whether `lower` may be the next disc down after the chain's discs `upper2` then `upper`: it may
+// follow `upper` (turned forward between the two normals only when as long as a lumbar disc) and
+// does not lie in front of the column.
+bool follows_down(const Disc& upper2, const Disc& upper, const Disc& lower, double usual_length,
+                  const SagittalPlane& plane) {
+    return may_follow(upper, lower, plane.pixel_mm, lower.length >= kMinColumnDiscLength) &&
+           !in_front_of_column(upper2, upper, lower, usual_length, plane);
+}
+
 // Follows the column beyond the chain's ends while a disc shows where the next one should be.
 // The next disc is the strongest candidate there that may follow the end one (the strongest
 // band response there may be a facet joint or the canal's wall at another tilt); failing one,
@@ -721,10 +730,8 @@ void extend_chain(std::vector<Disc>& chain, const std::vector<Disc>& candidates,
             // A band shorter than a lumbar disc has too uncertain a tilt to be let turn forward
             // off the end disc's normal (a 6 mm band so taken ran a chain into the sacrum).
             auto follows = [&](const Disc& disc) {
-                const bool wedge_allowed = disc.length >= kMinColumnDiscLength;
-                if (!downward) return may_follow(disc, end, pixel_mm, wedge_allowed);
-                return may_follow(end, disc, pixel_mm, wedge_allowed) &&
-                       !in_front_of_column(chain[chain.size() - 2], end, disc, usual_length, plane);
+                if (!downward) return may_follow(disc, end, pixel_mm, disc.length >= kMinColumnDiscLength);
+                return follows_down(chain[chain.size() - 2], end, disc, usual_length, plane);
             };
             const Disc* next = strongest_following(candidates, x, y, kNearReach * usual, 0.0, follows);
             // A thin disc between two dark changes is no disc band at all (its marrow boxes lie in
@@ -777,8 +784,8 @@ void take_thick_band_for_short_one(std::vector<Disc>& chain, const PlaneImage& n
             continue;
         const auto [x, y] = moved(upper.centre(), upper.normal(), usual_mm, pixel_mm);
         auto thick = thick_band_near(normalised, plane, upper, x, y, kNearReach * usual_mm / pixel_mm, contrast);
-        if (!thick || !thick_band_of_a_disc(*thick, plane) || !may_follow(upper, *thick, pixel_mm, true) ||
-            in_front_of_column(chain[k - 2], upper, *thick, usual_length, plane))
+        if (!thick || !thick_band_of_a_disc(*thick, plane) ||
+            !follows_down(chain[k - 2], upper, *thick, usual_length, plane))
             continue;
         chain[k] = *thick;
         if (k + 1 < chain.size() && !may_follow(chain[k], chain[k + 1], pixel_mm, true))
