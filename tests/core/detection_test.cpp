@@ -1534,6 +1534,28 @@ EndplateReading read_band_with_stir(float t1_band, float t2_band, float stir_ban
     return read_endplate_of(t1_plane, t2_plane, "L4", EndplateSide::Inferior, with_stir ? &stir_plane : nullptr);
 }
 
+// A fluid image whose field of view ends 10 mm into L4 (as a T2's often ends within S1) shows L4's
+// superior endplate and the marrow a quarter of the body below it: the endplate is read there, and
+// oedema beside it, dark on T1 alone, is typed. The rows beyond the image are not read as dark.
+TEST(MarrowTyping, OedemaWhereTheFluidImageEndsWithinTheBodyIsType1) {
+    DrawnSpine t1_spine;
+    t1_spine.cortex = 1;
+    DrawnSpine fluid_spine = t1_spine;
+    fluid_spine.rows = int(t1_spine.body_top(4) + 0.4 * DrawnSpine::kBody);
+    const double cortex = t1_spine.body_top(4) + t1_spine.cortex;
+    auto oedema = [cortex](float value) -> Painter {
+        return [cortex, value](double x, double y, float normal) {
+            return y >= cortex && y < cortex + 8 && x >= 76 && x <= 102 ? value : normal;
+        };
+    };
+    const auto t1_series = draw(t1_spine, kT1, "t1", oedema(300));
+    const auto t2_series = draw(fluid_spine, kT2, "t2", oedema(800));
+    const auto t1_plane = extract_plane(t1_series, 0), t2_plane = extract_plane(t2_series, 0);
+    const auto reading = read_endplate_of(t1_plane, t2_plane, "L4", EndplateSide::Superior);
+    EXPECT_EQ(reading.type, ModicType::Type1);
+    EXPECT_GT(reading.extent_fraction, 0.6);
+}
+
 // Oedema barely brighter than the marrow on the T2 (1.1 of it) but bright on the STIR taken beside
 // it: read on T1 and T2 alone it is not typed; with the STIR it is type 1.
 TEST(MarrowTyping, OedemaBrightOnTheStirBesideTheT2IsType1) {

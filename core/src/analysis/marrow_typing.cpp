@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #include "analysis/statistics.hpp"
@@ -63,6 +64,10 @@ std::array<double, 2> cell_position(const EndplateLine& line, double height_mm, 
 using Grid = std::array<std::array<double, kRows>, kColumns>;
 // A cell beyond the body's walls: neither bright nor dark on any image.
 constexpr double kOutsideBody = 1.0;
+// A cell the plane does not show (beyond its field of view, where it reads 0): no signal, neither
+// bright nor dark nor normal. Every comparison with it is false.
+constexpr double kNotShown = std::numeric_limits<double>::quiet_NaN();
+bool shown(double cell) { return !std::isnan(cell); }
 
 // The marrow a body's endplate band is compared with: the body's own central marrow where the
 // plane shows the whole body, so that a body brighter or darker than the others as a whole (coil
@@ -97,9 +102,9 @@ std::optional<Grid> relative_signal(const MarrowPlane& marrow, const std::string
     for (int c = 0; c < kColumns; ++c)
         for (int r = 0; r < kRows; ++r) {
             const auto p = cell_position(*line, body.height_mm, marrow.plane->pixel_mm, c, r);
-            grid[c][r] = c < line->first_in_body || c > line->last_in_body
-                             ? kOutsideBody
-                             : sample_bilinear(*marrow.smoothed, p[0], p[1]) / reference;
+            if (c < line->first_in_body || c > line->last_in_body) grid[c][r] = kOutsideBody;
+            else if (sample_bilinear(*marrow.plane->inside, p[0], p[1]) < 1.0) grid[c][r] = kNotShown;
+            else grid[c][r] = sample_bilinear(*marrow.smoothed, p[0], p[1]) / reference;
         }
     return grid;
 }
@@ -260,7 +265,8 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
         return t1_bright(c, r) && (fluid_is_stir ? !fluid_bright(c, r) : !fluid_dark(c, r));
     };
     auto is_type3 = [&](int c, int r) {
-        return fluid_grid && t1_dark(c, r) && (fluid_is_stir ? !fluid_bright(c, r) : fluid_dark(c, r));
+        return fluid_grid && shown((*fluid_grid)[c][r]) && t1_dark(c, r) &&
+               (fluid_is_stir ? !fluid_bright(c, r) : fluid_dark(c, r));
     };
     const auto& body = t1.bodies.at(vertebra);
     const auto& line = side == EndplateSide::Superior ? *body.superior : *body.inferior;

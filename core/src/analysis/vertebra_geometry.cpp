@@ -586,11 +586,15 @@ EndplateLine map_endplate(const EndplateLine& line, const SagittalPlane& from, c
 
 }  // namespace
 
+// The depth, as a share of the body's height, to which a plane must show the marrow beside an
+// endplate for that endplate to be read on it.
+constexpr double kCoveredHeightFraction = 0.25;
+
 std::map<std::string, VertebraGeometry> map_vertebrae(const std::map<std::string, VertebraGeometry>& bodies,
                                                       const SagittalPlane& from, const SagittalPlane& to) {
     auto covered = [&](const EndplateLine& line, double height_mm) {
         for (int position : {0, kEndplatePositions / 2, kEndplatePositions - 1})
-            for (double depth : {0.0, height_mm / 2}) {
+            for (double depth : {0.0, height_mm * kCoveredHeightFraction}) {
                 const auto point = line.at(position, depth, to.pixel_mm);
                 if (sample_bilinear(*to.inside, point[0], point[1]) < 1.0) return false;
             }

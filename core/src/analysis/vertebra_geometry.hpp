@@ -69,7 +69,9 @@ bool lowest_disc_breaks_the_column(const SpineLocalisation& spine,
 // bodies on the fluid-sensitive plane (`from` is then the T1 plane where the fluid image sees it:
 // the same plane when the two series share a frame of reference, else the plane moved by
 // align_t1_to_fluid), or on another slice of either series. An endplate is kept only where `to`
-// covers it and the marrow beside it: outside, the plane is 0, which would read as dark marrow.
+// covers it and the marrow beside it to a quarter of the body's height, half the depth the
+// marrow is read to (step 7 reads no further than the plane shows): a fluid series' field of view
+// often ends within S1, and where S1's oedema lay beside the T1 alone, it could not be typed.
 // The fluid image's own discs are not needed then, which matters: on T2 the posterior elements
 // form a chain of bands as strong as the discs, oedema has a healthy disc's signal and sclerosis
 // a desiccated disc's.
