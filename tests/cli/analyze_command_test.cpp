@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "dicom_test_files.hpp"
 
@@ -186,9 +188,35 @@ fs::path generate_phantom(const TempDir& dir, int seed, int index) {
     return dir / name;
 }
 
-// Phantom columns the localiser once mislabelled, each labelled L1 to S1 within 10 mm of the
-// generator's truth (bench/accuracy's rule). Seed 101 case 26: the tilt fit turned L3/L4 across its
-// thick disc, the column broke there and a chain of bowel loops in front of it was taken; seed 102
+// Analyses phantom `index` of `seed` and checks that each of `labels` is reported within 10 mm of
+// the generator's truth (bench/accuracy's rule).
+void expect_labelled_as_truth(int seed, int index, const std::vector<std::string>& labels) {
+    constexpr double kToleranceMm = 10.0;
+    TempDir dir;
+    const auto study = generate_phantom(dir, seed, index);
+    const std::string name = study.filename().string();
+    const auto run = run_node(dir, {"analyze", study.string(), "--json", (dir / "out.json").string()});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const auto findings = read_json(dir / "out.json");
+    ASSERT_EQ(findings["status"], "analyzed") << findings["reason"];
+    const auto truth = read_json(study / "truth.json");
+    for (const auto& label : labels) {
+        std::optional<std::array<double, 3>> expected, found;
+        for (const auto& vertebra : truth["vertebrae"])
+            if (vertebra["label"] == label) expected = vertebra["center_mm"].get<std::array<double, 3>>();
+        for (const auto& vertebra : findings["vertebrae"])
+            if (vertebra["label"] == label && !found) found = vertebra["center_mm"].get<std::array<double, 3>>();
+        ASSERT_TRUE(expected.has_value()) << "seed " << seed << " " << name << " " << label;
+        ASSERT_TRUE(found.has_value()) << "seed " << seed << " " << name << " " << label << " not reported";
+        const double distance = std::hypot((*found)[0] - (*expected)[0], (*found)[1] - (*expected)[1],
+                                           (*found)[2] - (*expected)[2]);
+        EXPECT_LT(distance, kToleranceMm) << "seed " << seed << " " << name << " " << label;
+    }
+}
+
+// Phantom columns the localiser once mislabelled, each labelled L1 to S1 as their truth.
+// Seed 101 case 26: the tilt fit turned L3/L4 across its thick disc, the column broke there and a
+// chain of bowel loops in front of it was taken; seed 102
 // case 10 and seed 103 case 1: the same fit cost the column a disc and its labels one and two
 // levels (core/README.md, step 2). Seed 106 case 10 and seed 400 case 2: a chain of short bands
 // of bowel in front of the column outscored its lower discs (step 3). Seed 601 case 1: L4/L5,
@@ -211,35 +239,22 @@ fs::path generate_phantom(const TempDir& dir, int seed, int index) {
 // lowest band, a 9 mm fragment of L4/L5 tilted 54 degrees, sent the search for L5/S1 astray;
 // seed 2400 case 26: so did a 14 mm band at the front of L2/L3, though a band below it was cut.
 TEST(AnalyzeCommand, PhantomColumnsAreLabelledAsTheirTruth) {
-    constexpr double kToleranceMm = 10.0;
     const std::pair<int, int> cases[] = {{101, 26}, {102, 10}, {103, 1}, {106, 10}, {400, 2},
                                          {601, 1},  {500, 22}, {501, 7}, {701, 27}, {101, 19},
                                          {1800, 26}, {1800, 14}, {2000, 21},
                                          {2000, 1},  {401, 2},   {1000, 27}, {1800, 29},
                                          {2200, 13}, {2000, 23}, {1801, 20}, {2300, 24},
                                          {2400, 26}, {2501, 16}, {2301, 27}, {2601, 11}};
-    for (const auto& [seed, index] : cases) {
-        TempDir dir;
-        const auto study = generate_phantom(dir, seed, index);
-        const std::string name = study.filename().string();
-        const auto run = run_node(dir, {"analyze", study.string(), "--json", (dir / "out.json").string()});
-        ASSERT_EQ(run.exit_code, 0) << run.err;
-        const auto findings = read_json(dir / "out.json");
-        ASSERT_EQ(findings["status"], "analyzed") << findings["reason"];
-        const auto truth = read_json(study / "truth.json");
-        for (const char* label : {"L1", "L2", "L3", "L4", "L5", "S1"}) {
-            std::optional<std::array<double, 3>> expected, found;
-            for (const auto& vertebra : truth["vertebrae"])
-                if (vertebra["label"] == label) expected = vertebra["center_mm"].get<std::array<double, 3>>();
-            for (const auto& vertebra : findings["vertebrae"])
-                if (vertebra["label"] == label && !found) found = vertebra["center_mm"].get<std::array<double, 3>>();
-            ASSERT_TRUE(expected.has_value()) << "seed " << seed << " " << name << " " << label;
-            ASSERT_TRUE(found.has_value()) << "seed " << seed << " " << name << " " << label << " not reported";
-            const double distance = std::hypot((*found)[0] - (*expected)[0], (*found)[1] - (*expected)[1],
-                                               (*found)[2] - (*expected)[2]);
-            EXPECT_LT(distance, kToleranceMm) << "seed " << seed << " " << name << " " << label;
-        }
-    }
+    for (const auto& [seed, index] : cases) expect_labelled_as_truth(seed, index, {"L1", "L2", "L3", "L4", "L5", "S1"});
+}
+
+// Seed 2700 case 16: below L5/S1 the extension took a band in front of the sacrum, 1.31 spacings
+// on, and a short band in the sacrum below that. Trimming cut the short band, but judged the other
+// against a usual spacing that the short band had raised: it was not far, and was kept as L5/S1.
+// The usual spacing is now of the chain as it stands (core/README.md, step 4). L1 to L5 are
+// labelled; S1, placed from L5/S1's band, lies 15 mm from the truth's centre.
+TEST(AnalyzeCommand, PhantomColumnsWhoseSacralBandRaisedTheUsualSpacingAreLabelled) {
+    expect_labelled_as_truth(2700, 16, {"L1", "L2", "L3", "L4", "L5"});
 }
 
 // Analyses phantom `index` of `seed` and checks that each changed endplate of the generator's truth
