@@ -325,6 +325,15 @@ TEST(AnalyzeCommand, PhantomS1ChangesWhereTheFluidImageEndsWithinS1AreTyped) {
     expect_typed_as_truth(1301, 11, true);
 }
 
+// Phantom oedema with the disc's T1 signal and no cortex between them, beside a desiccated disc
+// (seed 2601 case 5: S1's top; seed 2600 case 11: L4's bottom): on T1 disc and change were one
+// band, the endplate was put past the change and read 0. It is read from where the fluid image's
+// bright run begins (core/README.md, step 7): every endplate is typed as the truth.
+TEST(AnalyzeCommand, PhantomOedemaDrawnIntoItsDiscIsTyped) {
+    expect_typed_as_truth(2601, 5, true);
+    expect_typed_as_truth(2600, 11, true);
+}
+
 // The radiologist's grades of the first spider-dev studies, level by level. The bars of the
 // detection core (presence balanced accuracy >= 0.80 on spider-dev) are measured by
 // bench/accuracy over all 59 studies and are NOT met yet (core/README.md: 0.680); this test holds

@@ -1534,6 +1534,39 @@ EndplateReading read_band_with_stir(float t1_band, float t2_band, float stir_ban
     return read_endplate_of(t1_plane, t2_plane, "L4", EndplateSide::Inferior, with_stir ? &stir_plane : nullptr);
 }
 
+// Oedema with the disc's own T1 signal over the 9 mm of L4 above the L4/L5 disc, with no cortex
+// between them: on T1 disc and change are one dark band, and L4's inferior endplate is placed past
+// the change. The T2 shows the change bright beside a desiccated disc: the endplate is read from
+// where that bright run begins, and the oedema is typed.
+TEST(MarrowTyping, OedemaDrawnIntoADesiccatedDiscIsReadFromWhereTheFluidImageShowsIt) {
+    DrawnSpine spine;
+    spine.cortex = 1;
+    const double bottom = spine.body_top(4) + DrawnSpine::kBody;
+    auto oedema = [bottom](float value) -> Painter {
+        return [bottom, value](double x, double y, float normal) {
+            return y >= bottom - 9 && y < bottom && DrawnSpine::in_column(x) ? value : normal;
+        };
+    };
+    const auto t1_series = draw(spine, kT1, "t1", oedema(kT1.disc));
+    const auto t2_series = draw(spine, kT2DesiccatedDisc, "t2", oedema(800));
+    const auto t1_plane = extract_plane(t1_series, 0), t2_plane = extract_plane(t2_series, 0);
+    const auto reading = read_endplate_of(t1_plane, t2_plane, "L4", EndplateSide::Inferior);
+    EXPECT_EQ(reading.type, ModicType::Type1);
+    EXPECT_GT(reading.extent_fraction, 0.6);
+}
+
+// A healthy disc, bright on T2, with no cortex drawn between it and the marrow: its brightness
+// runs from the endplate across the whole disc, and is not taken for oedema beside it.
+TEST(MarrowTyping, AHealthyDiscAgainstTheMarrowIsNotOedema) {
+    DrawnSpine spine;
+    spine.cortex = 0;
+    const auto t1_series = draw(spine, kT1, "t1");
+    const auto t2_series = draw(spine, kT2, "t2");
+    const auto t1_plane = extract_plane(t1_series, 0), t2_plane = extract_plane(t2_series, 0);
+    for (const auto side : {EndplateSide::Superior, EndplateSide::Inferior})
+        EXPECT_EQ(read_endplate_of(t1_plane, t2_plane, "L4", side).type, ModicType::None);
+}
+
 // A fluid image whose field of view ends 10 mm into L4 (as a T2's often ends within S1) shows L4's
 // superior endplate and the marrow a quarter of the body below it: the endplate is read there, and
 // oedema beside it, dark on T1 alone, is typed. The rows beyond the image are not read as dark.

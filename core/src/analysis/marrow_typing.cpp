@@ -57,8 +57,8 @@ constexpr double kT1AloneTrust = 0.8;
 
 // Plane position of grid cell (column, row) beside an endplate.
 std::array<double, 2> cell_position(const EndplateLine& line, double height_mm, double pixel_mm,
-                                    int column, int row) {
-    return line.at(column, kCortexMm + (row + 0.5) / kRows * kReachFraction * height_mm, pixel_mm);
+                                    int column, int row, double back_mm = 0) {
+    return line.at(column, kCortexMm - back_mm + (row + 0.5) / kRows * kReachFraction * height_mm, pixel_mm);
 }
 
 using Grid = std::array<std::array<double, kRows>, kColumns>;
@@ -91,7 +91,7 @@ double reference_marrow(const MarrowPlane& marrow, const std::string& vertebra) 
 // Marrow signal beside the endplate relative to the reference marrow, or nullopt when the plane
 // does not show that endplate.
 std::optional<Grid> relative_signal(const MarrowPlane& marrow, const std::string& vertebra,
-                                    EndplateSide side) {
+                                    EndplateSide side, double back_mm = 0) {
     const auto found = marrow.bodies.find(vertebra);
     const double reference = reference_marrow(marrow, vertebra);
     if (found == marrow.bodies.end() || reference <= 0) return std::nullopt;
@@ -101,7 +101,7 @@ std::optional<Grid> relative_signal(const MarrowPlane& marrow, const std::string
     Grid grid{};
     for (int c = 0; c < kColumns; ++c)
         for (int r = 0; r < kRows; ++r) {
-            const auto p = cell_position(*line, body.height_mm, marrow.plane->pixel_mm, c, r);
+            const auto p = cell_position(*line, body.height_mm, marrow.plane->pixel_mm, c, r, back_mm);
             if (c < line->first_in_body || c > line->last_in_body) grid[c][r] = kOutsideBody;
             else if (sample_bilinear(*marrow.plane->inside, p[0], p[1]) < 1.0) grid[c][r] = kNotShown;
             else grid[c][r] = sample_bilinear(*marrow.smoothed, p[0], p[1]) / reference;
@@ -168,12 +168,12 @@ double strength(const Lesion& lesion) {
 }
 
 std::vector<std::array<double, 2>> outline_of(const Lesion& lesion, const EndplateLine& line,
-                                              double height_mm, double pixel_mm) {
+                                              double height_mm, double pixel_mm, double back_mm) {
     std::vector<std::array<double, 2>> top, bottom;
     for (int c = 0; c < kColumns; ++c) {
         if (lesion.depth_rows[c] == 0) continue;
-        top.push_back(cell_position(line, height_mm, pixel_mm, c, -1));
-        bottom.push_back(cell_position(line, height_mm, pixel_mm, c, lesion.depth_rows[c] - 1));
+        top.push_back(cell_position(line, height_mm, pixel_mm, c, -1, back_mm));
+        bottom.push_back(cell_position(line, height_mm, pixel_mm, c, lesion.depth_rows[c] - 1, back_mm));
     }
     std::vector<std::array<double, 2>> outline = top;
     outline.insert(outline.end(), bottom.rbegin(), bottom.rend());
@@ -209,6 +209,60 @@ void compare_changed_middles_with_neighbours(MarrowPlane& marrow) {
     }
 }
 
+// The body across the disc beside `vertebra`'s endplate on `side`, or empty where it is not a
+// reported vertebra.
+std::string across_the_disc(const std::string& vertebra, EndplateSide side) {
+    const auto at = std::find(kVertebraLabels.begin(), kVertebraLabels.end(), vertebra);
+    if (at == kVertebraLabels.end()) return {};
+    if (side == EndplateSide::Superior) return at == kVertebraLabels.begin() ? std::string() : std::string(*(at - 1));
+    return at + 1 == kVertebraLabels.end() ? std::string() : std::string(*(at + 1));
+}
+
+// Endplate-to-endplate thickness of the disc beside `vertebra`'s endplate on `side`, in mm.
+std::optional<double> disc_thickness_mm(const MarrowPlane& marrow, const std::string& vertebra, EndplateSide side) {
+    const auto mine = marrow.bodies.find(vertebra), theirs = marrow.bodies.find(across_the_disc(vertebra, side));
+    if (mine == marrow.bodies.end() || theirs == marrow.bodies.end()) return std::nullopt;
+    const bool superior = side == EndplateSide::Superior;
+    const auto& here = superior ? mine->second.superior : mine->second.inferior;
+    const auto& there = superior ? theirs->second.inferior : theirs->second.superior;
+    if (!here || !there) return std::nullopt;
+    return std::hypot(here->centre[0] - there->centre[0], here->centre[1] - there->centre[1]) * marrow.plane->pixel_mm;
+}
+
+// How far back toward the disc, past the endplate, the fluid image shows oedema: a change with the
+// disc's T1 signal makes one dark band with the disc, and the endplate is then placed past it;
+// the fluid image shows the change bright beside a disc that is not. Per position within the
+// body's walls, the run of bright signal from the endplate toward the disc; taken where half the
+// positions show one of kMinOedemaRunMm or more, and where the disc, measured on T1 from the
+// endplate moved back by the run, keeps kMinDiscLeft of the patient's usual disc: a healthy
+// disc's bright nucleus against the endplate runs across the whole disc.
+constexpr double kMinOedemaRunMm = 2.0, kMaxOedemaRunMm = 15.0, kOedemaRunStepMm = 0.5, kMinDiscLeft = 0.5;
+double oedema_run_mm(const MarrowPlane& t1, const MarrowPlane& fluid, const std::string& vertebra, EndplateSide side) {
+    const auto disc_mm = disc_thickness_mm(t1, vertebra, side);
+    if (!disc_mm || t1.usual_disc_mm <= 0) return 0;
+    const auto found = fluid.bodies.find(vertebra);
+    const double reference = reference_marrow(fluid, vertebra);
+    if (found == fluid.bodies.end() || reference <= 0) return 0;
+    const auto& line = side == EndplateSide::Superior ? found->second.superior : found->second.inferior;
+    if (!line) return 0;
+    std::vector<double> runs;
+    const int columns = line->last_in_body - line->first_in_body + 1;
+    for (int c = line->first_in_body; c <= line->last_in_body; ++c) {
+        double run = 0;
+        for (double back = kOedemaRunStepMm; back <= kMaxOedemaRunMm; back += kOedemaRunStepMm) {
+            const auto p = line->at(c, -back, fluid.plane->pixel_mm);
+            if (sample_bilinear(*fluid.plane->inside, p[0], p[1]) < 1.0 ||
+                sample_bilinear(*fluid.smoothed, p[0], p[1]) / reference <= kFluidBright)
+                break;
+            run = back;
+        }
+        if (run >= kMinOedemaRunMm) runs.push_back(run);
+    }
+    if (runs.empty() || 2 * int(runs.size()) < columns) return 0;
+    const double run = median(runs);
+    return *disc_mm - run >= kMinDiscLeft * t1.usual_disc_mm ? run : 0.0;
+}
+
 }  // namespace
 
 MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
@@ -234,16 +288,22 @@ MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
     }
     marrow.normal_marrow = median(body_medians);
     compare_changed_middles_with_neighbours(marrow);
+    std::vector<double> discs;
+    for (const auto& [label, body] : marrow.bodies)
+        if (const auto thickness = disc_thickness_mm(marrow, label, EndplateSide::Inferior))
+            discs.push_back(*thickness);
+    if (!discs.empty()) marrow.usual_disc_mm = median(discs);
     return marrow;
 }
 
 EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, bool fluid_is_stir,
                               const std::string& vertebra, EndplateSide side, const MarrowPlane* stir) {
     EndplateReading reading;
-    const auto t1_grid = relative_signal(t1, vertebra, side);
+    const double back_mm = fluid ? oedema_run_mm(t1, *fluid, vertebra, side) : 0.0;
+    const auto t1_grid = relative_signal(t1, vertebra, side, back_mm);
     if (!t1_grid) return reading;
-    const auto fluid_grid = fluid ? relative_signal(*fluid, vertebra, side) : std::nullopt;
-    const auto stir_grid = fluid_grid && stir ? relative_signal(*stir, vertebra, side) : std::nullopt;
+    const auto fluid_grid = fluid ? relative_signal(*fluid, vertebra, side, back_mm) : std::nullopt;
+    const auto stir_grid = fluid_grid && stir ? relative_signal(*stir, vertebra, side, back_mm) : std::nullopt;
 
     auto t1_bright = [&](int c, int r) { return (*t1_grid)[c][r] > kT1Bright; };
     auto t1_dark = [&](int c, int r) { return (*t1_grid)[c][r] < kT1Dark; };
@@ -325,7 +385,7 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
     reading.depth_fraction = shown->depth;
     const double cell_mm2 = kColumnStepMm * kReachFraction * body.height_mm / kRows;
     reading.area_mm2 = shown->area_cells * cell_mm2;
-    reading.outline = outline_of(*shown, line, body.height_mm, t1.plane->pixel_mm);
+    reading.outline = outline_of(*shown, line, body.height_mm, t1.plane->pixel_mm, back_mm);
     return reading;
 }
 
