@@ -117,13 +117,19 @@ const Disc* disc_labelled(const SpineLocalisation& spine, const std::string& lab
     return nullptr;
 }
 
+// Paints `value` over rows [top, bottom) and columns [left, right]: by default the bodies'
+// middle, with their walls left as drawn.
+Painter band_over_rows(double top, double bottom, float value, double left = 76, double right = 102) {
+    return [=](double x, double y, float normal) {
+        return y >= top && y < bottom && x >= left && x <= right ? value : normal;
+    };
+}
+
 // Paints `value` over the 9 mm of L4 above its inferior cortex, across the body's middle
 // (columns 76-102): a change beside the L4/L5 disc.
 Painter band_above_l4_cortex(const DrawnSpine& spine, float value) {
     const double cortex = spine.body_top(4) + DrawnSpine::kBody - spine.cortex;
-    return [cortex, value](double x, double y, float normal) {
-        return y >= cortex - 9 && y < cortex && x >= 76 && x <= 102 ? value : normal;
-    };
+    return band_over_rows(cortex - 9, cortex, value);
 }
 
 // Steps across the plane are given in millimetres: on a plane of 0.5 mm pixels, 3 mm along a
@@ -1542,10 +1548,9 @@ TEST(MarrowTyping, OedemaDrawnIntoADesiccatedDiscIsReadFromWhereTheFluidImageSho
     DrawnSpine spine;
     spine.cortex = 1;
     const double bottom = spine.body_top(4) + DrawnSpine::kBody;
-    auto oedema = [bottom](float value) -> Painter {
-        return [bottom, value](double x, double y, float normal) {
-            return y >= bottom - 9 && y < bottom && DrawnSpine::in_column(x) ? value : normal;
-        };
+    // Across the whole body: no cortex is left beside the change for the endplate to be found on.
+    auto oedema = [&](float value) {
+        return band_over_rows(bottom - 9, bottom, value, DrawnSpine::kBodyLeft, DrawnSpine::kBodyRight);
     };
     const auto t1_series = draw(spine, kT1, "t1", oedema(kT1.disc));
     const auto t2_series = draw(spine, kT2DesiccatedDisc, "t2", oedema(800));
@@ -1576,13 +1581,8 @@ TEST(MarrowTyping, OedemaWhereTheFluidImageEndsWithinTheBodyIsType1) {
     DrawnSpine fluid_spine = t1_spine;
     fluid_spine.rows = int(t1_spine.body_top(4) + 0.4 * DrawnSpine::kBody);
     const double cortex = t1_spine.body_top(4) + t1_spine.cortex;
-    auto oedema = [cortex](float value) -> Painter {
-        return [cortex, value](double x, double y, float normal) {
-            return y >= cortex && y < cortex + 8 && x >= 76 && x <= 102 ? value : normal;
-        };
-    };
-    const auto t1_series = draw(t1_spine, kT1, "t1", oedema(300));
-    const auto t2_series = draw(fluid_spine, kT2, "t2", oedema(800));
+    const auto t1_series = draw(t1_spine, kT1, "t1", band_over_rows(cortex, cortex + 8, 300));
+    const auto t2_series = draw(fluid_spine, kT2, "t2", band_over_rows(cortex, cortex + 8, 800));
     const auto t1_plane = extract_plane(t1_series, 0), t2_plane = extract_plane(t2_series, 0);
     const auto reading = read_endplate_of(t1_plane, t2_plane, "L4", EndplateSide::Superior);
     EXPECT_EQ(reading.type, ModicType::Type1);
