@@ -209,24 +209,30 @@ void compare_changed_middles_with_neighbours(MarrowPlane& marrow) {
     }
 }
 
-// The body across the disc beside `vertebra`'s endplate on `side`, or empty where it is not a
-// reported vertebra.
-std::string across_the_disc(const std::string& vertebra, EndplateSide side) {
-    const auto at = std::find(kVertebraLabels.begin(), kVertebraLabels.end(), vertebra);
-    if (at == kVertebraLabels.end()) return {};
-    if (side == EndplateSide::Superior) return at == kVertebraLabels.begin() ? std::string() : std::string(*(at - 1));
-    return at + 1 == kVertebraLabels.end() ? std::string() : std::string(*(at + 1));
+// Endplate-to-endplate thickness of disc `disc_label` ("L4/L5") on the plane, in mm.
+std::optional<double> disc_thickness_mm(const MarrowPlane& marrow, const std::string& disc_label) {
+    const auto ends = endplates_across_disc(marrow.bodies, disc_label);
+    if (!ends) return std::nullopt;
+    const auto& [a, b] = *ends;
+    return std::hypot(a[0] - b[0], a[1] - b[1]) * marrow.plane->pixel_mm;
 }
 
-// Endplate-to-endplate thickness of the disc beside `vertebra`'s endplate on `side`, in mm.
-std::optional<double> disc_thickness_mm(const MarrowPlane& marrow, const std::string& vertebra, EndplateSide side) {
-    const auto mine = marrow.bodies.find(vertebra), theirs = marrow.bodies.find(across_the_disc(vertebra, side));
-    if (mine == marrow.bodies.end() || theirs == marrow.bodies.end()) return std::nullopt;
-    const bool superior = side == EndplateSide::Superior;
-    const auto& here = superior ? mine->second.superior : mine->second.inferior;
-    const auto& there = superior ? theirs->second.inferior : theirs->second.superior;
-    if (!here || !there) return std::nullopt;
-    return std::hypot(here->centre[0] - there->centre[0], here->centre[1] - there->centre[1]) * marrow.plane->pixel_mm;
+// The disc beside `vertebra`'s endplate on `side`, or empty where it is not a reported level.
+std::string disc_beside(const std::string& vertebra, EndplateSide side) {
+    for (const auto level : kDiscLevels) {
+        const auto [above, below] = vertebrae_of_disc(std::string(level));
+        if ((side == EndplateSide::Inferior ? above : below) == vertebra) return std::string(level);
+    }
+    return {};
+}
+
+// The patient's usual disc: the median endplate-to-endplate thickness of the discs the plane shows.
+std::optional<double> usual_disc_thickness_mm(const MarrowPlane& marrow) {
+    std::vector<double> thicknesses;
+    for (const auto level : kDiscLevels)
+        if (const auto thickness = disc_thickness_mm(marrow, std::string(level))) thicknesses.push_back(*thickness);
+    if (thicknesses.empty()) return std::nullopt;
+    return median(thicknesses);
 }
 
 // How far back toward the disc, past the endplate, the fluid image shows oedema: a change with the
@@ -238,8 +244,9 @@ std::optional<double> disc_thickness_mm(const MarrowPlane& marrow, const std::st
 // disc's bright nucleus against the endplate runs across the whole disc.
 constexpr double kMinOedemaRunMm = 2.0, kMaxOedemaRunMm = 15.0, kOedemaRunStepMm = 0.5, kMinDiscLeft = 0.5;
 double oedema_run_mm(const MarrowPlane& t1, const MarrowPlane& fluid, const std::string& vertebra, EndplateSide side) {
-    const auto disc_mm = disc_thickness_mm(t1, vertebra, side);
-    if (!disc_mm || t1.usual_disc_mm <= 0) return 0;
+    const auto disc_mm = disc_thickness_mm(t1, disc_beside(vertebra, side));
+    const auto usual_disc_mm = usual_disc_thickness_mm(t1);
+    if (!disc_mm || !usual_disc_mm) return 0;
     const auto found = fluid.bodies.find(vertebra);
     const double reference = reference_marrow(fluid, vertebra);
     if (found == fluid.bodies.end() || reference <= 0) return 0;
@@ -260,7 +267,7 @@ double oedema_run_mm(const MarrowPlane& t1, const MarrowPlane& fluid, const std:
     }
     if (runs.empty() || 2 * int(runs.size()) < columns) return 0;
     const double run = median(runs);
-    return *disc_mm - run >= kMinDiscLeft * t1.usual_disc_mm ? run : 0.0;
+    return *disc_mm - run >= kMinDiscLeft * *usual_disc_mm ? run : 0.0;
 }
 
 }  // namespace
@@ -288,11 +295,6 @@ MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,
     }
     marrow.normal_marrow = median(body_medians);
     compare_changed_middles_with_neighbours(marrow);
-    std::vector<double> discs;
-    for (const auto& [label, body] : marrow.bodies)
-        if (const auto thickness = disc_thickness_mm(marrow, label, EndplateSide::Inferior))
-            discs.push_back(*thickness);
-    if (!discs.empty()) marrow.usual_disc_mm = median(discs);
     return marrow;
 }
 

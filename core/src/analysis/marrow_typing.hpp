@@ -21,7 +21,6 @@ struct MarrowPlane {
     // Each complete body's central marrow signal; its nearer neighbour's where a change fills its
     // middle (beyond both neighbours by a third).
     std::map<std::string, double> body_marrow;
-    double usual_disc_mm = 0;  // median endplate-to-endplate thickness of the discs between its bodies
 };
 
 MarrowPlane prepare_marrow_plane(const SagittalPlane& plane,

@@ -1241,8 +1241,8 @@ SpineLocalisation localise_spine(const SagittalPlane& plane, PlaneContrast contr
     }
     if (!is_column(chain)) {
         result.failure = chain.size() < kMinColumnDiscs ? "no vertebral column found on the mid-sagittal image"
-                                          : "no vertebral column found on the mid-sagittal image (the "
-                                            "bands found are too short to be lumbar discs)";
+                                                        : "no vertebral column found on the mid-sagittal image (the "
+                                                          "bands found are too short to be lumbar discs)";
         return result;
     }
     fill_gaps(chain, response, *normalised, contrast, plane);

@@ -430,12 +430,9 @@ void seek_end_endplate_again(VertebraGeometry& body, Disc disc, const Disc& inne
 // Where disc `index` of the chain lies: midway between the endplates of its two bodies.
 std::optional<std::array<double, 2>> disc_middle(const std::vector<Disc>& discs, std::size_t index,
                                                  const std::map<std::string, VertebraGeometry>& bodies) {
-    const auto [above, below] = vertebrae_of_disc(discs[index].label);
-    const auto upper = bodies.find(above), lower = bodies.find(below);
-    if (upper == bodies.end() || lower == bodies.end() || !upper->second.inferior || !lower->second.superior)
-        return std::nullopt;
-    const auto& a = upper->second.inferior->centre;
-    const auto& b = lower->second.superior->centre;
+    const auto ends = endplates_across_disc(bodies, discs[index].label);
+    if (!ends) return std::nullopt;
+    const auto& [a, b] = *ends;
     return std::array<double, 2>{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2};
 }
 
@@ -589,6 +586,15 @@ EndplateLine map_endplate(const EndplateLine& line, const SagittalPlane& from, c
 // The depth, as a share of the body's height, to which a plane must show the marrow beside an
 // endplate for that endplate to be read on it.
 constexpr double kCoveredHeightFraction = 0.25;
+
+std::optional<std::array<std::array<double, 2>, 2>> endplates_across_disc(
+    const std::map<std::string, VertebraGeometry>& bodies, const std::string& disc_label) {
+    const auto [above, below] = vertebrae_of_disc(disc_label);
+    const auto upper = bodies.find(above), lower = bodies.find(below);
+    if (upper == bodies.end() || lower == bodies.end() || !upper->second.inferior || !lower->second.superior)
+        return std::nullopt;
+    return std::array{upper->second.inferior->centre, lower->second.superior->centre};
+}
 
 std::map<std::string, VertebraGeometry> map_vertebrae(const std::map<std::string, VertebraGeometry>& bodies,
                                                       const SagittalPlane& from, const SagittalPlane& to) {

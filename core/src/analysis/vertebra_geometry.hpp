@@ -65,6 +65,11 @@ void restore_displaced_discs(const SpineLocalisation& spine, std::map<std::strin
 bool lowest_disc_breaks_the_column(const SpineLocalisation& spine,
                                    const std::map<std::string, VertebraGeometry>& bodies);
 
+// The centres (plane pixels) of the two endplates facing each other across disc `disc_label`
+// ("L4/L5"): the upper body's inferior one and the lower body's superior one, where both were found.
+std::optional<std::array<std::array<double, 2>, 2>> endplates_across_disc(
+    const std::map<std::string, VertebraGeometry>& bodies, const std::string& disc_label);
+
 // Bodies found on plane `from` as plane `to` shows them, mapped through patient coordinates: T1's
 // bodies on the fluid-sensitive plane (`from` is then the T1 plane where the fluid image sees it:
 // the same plane when the two series share a frame of reference, else the plane moved by
