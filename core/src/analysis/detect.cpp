@@ -299,7 +299,7 @@ void detect_modic_changes(const SeriesVolume& t1, const SeriesVolume& fluid, con
     for (const auto& [vertebra, side] : reported_endplates()) {
         const auto body = t1_marrow.bodies.find(vertebra);
         if (body == t1_marrow.bodies.end()) continue;
-        if (!(side == EndplateSide::Superior ? body->second.superior : body->second.inferior)) continue;
+        if (!body->second.endplate(side)) continue;
         const auto [reading, read_on] = midline.read(vertebra, side, fluid_is_stir);
         EndplateFinding endplate{vertebra, side, reading.type, reading.confidence,
                                  reading.depth_fraction, reading.extent_fraction,

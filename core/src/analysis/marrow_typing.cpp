@@ -96,7 +96,7 @@ std::optional<Grid> relative_signal(const MarrowPlane& marrow, const std::string
     const double reference = reference_marrow(marrow, vertebra);
     if (found == marrow.bodies.end() || reference <= 0) return std::nullopt;
     const auto& body = found->second;
-    const auto& line = side == EndplateSide::Superior ? body.superior : body.inferior;
+    const auto& line = body.endplate(side);
     if (!line) return std::nullopt;
     Grid grid{};
     for (int c = 0; c < kColumns; ++c)
@@ -250,7 +250,7 @@ double oedema_run_mm(const MarrowPlane& t1, const MarrowPlane& fluid, const std:
     const auto found = fluid.bodies.find(vertebra);
     const double reference = reference_marrow(fluid, vertebra);
     if (found == fluid.bodies.end() || reference <= 0) return 0;
-    const auto& line = side == EndplateSide::Superior ? found->second.superior : found->second.inferior;
+    const auto& line = found->second.endplate(side);
     if (!line) return 0;
     std::vector<double> runs;
     const int columns = line->last_in_body - line->first_in_body + 1;
@@ -331,7 +331,7 @@ EndplateReading read_endplate(const MarrowPlane& t1, const MarrowPlane* fluid, b
                (fluid_is_stir ? !fluid_bright(c, r) : fluid_dark(c, r));
     };
     const auto& body = t1.bodies.at(vertebra);
-    const auto& line = side == EndplateSide::Superior ? *body.superior : *body.inferior;
+    const auto& line = *body.endplate(side);
     const int columns_in_body = line.last_in_body - line.first_in_body + 1;
     Lesion type1 = lesion_from_endplate(columns_in_body, is_type1),
            type2 = lesion_from_endplate(columns_in_body, is_type2),

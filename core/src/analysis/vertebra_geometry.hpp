@@ -7,6 +7,7 @@
 #include <string>
 
 #include "analysis/spine_localiser.hpp"
+#include "modic/core/findings.hpp"
 
 namespace modic::core {
 
@@ -38,6 +39,10 @@ struct VertebraGeometry {
     double height_mm = 0;  // endplate to endplate; estimated where one endplate is not seen
     std::array<double, 2> centre{};  // plane pixels
     std::array<double, 2> across{};  // unit, front to back: along its endplates, or across the column's line
+
+    const std::optional<EndplateLine>& endplate(EndplateSide side) const {
+        return side == EndplateSide::Superior ? superior : inferior;
+    }
 };
 
 // Bodies keyed by label ("L1" ... "S1", and thoracic ones above). A body between two found discs
