@@ -181,11 +181,22 @@ TEST(SagittalPlane, APlaneBetweenSlicesBlendsTheTwoEitherSide) {
     EXPECT_THROW(extract_plane_at(series, 2.5), std::runtime_error);
 }
 
+// The disc labelled `label` is among those `found`, its centre within `tolerance` mm of row `y`.
+void expect_disc_at_row(const SpineLocalisation& found, const std::string& label, double y, double tolerance) {
+    const Disc* disc = disc_labelled(found, label);
+    ASSERT_NE(disc, nullptr) << label << " not found";
+    EXPECT_NEAR(disc->y, y, tolerance) << label;
+}
+
+// The discs found on the T1 plane of `spine` drawn with `lesions`.
+SpineLocalisation localise_drawn_t1(const DrawnSpine& spine, const Painter& lesions = {}) {
+    const auto series = draw(spine, kT1, "t1", lesions);
+    return localise_spine(extract_plane(series, 0), PlaneContrast::T1);
+}
+
 TEST(SpineLocaliser, FindsAndLabelsEveryDiscCountingUpFromTheSacrum) {
     const DrawnSpine spine;
-    const auto series = draw(spine, kT1, "t1");
-    const auto plane = extract_plane(series, 0);
-    const auto found = localise_spine(plane, PlaneContrast::T1);
+    const auto found = localise_drawn_t1(spine);
     ASSERT_TRUE(found.failure.empty()) << found.failure;
     ASSERT_EQ(found.discs.size(), 6u);
     const char* labels[] = {"T12/L1", "L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"};
@@ -203,9 +214,7 @@ TEST(SpineLocaliser, FindsAndLabelsEveryDiscCountingUpFromTheSacrum) {
 TEST(SpineLocaliser, CentresADiscBesideSclerosisOnTheDisc) {
     DrawnSpine spine;
     spine.cortex = 1;
-    const auto series = draw(spine, kT1, "t1", band_above_l4_cortex(spine, 200));
-    const auto plane = extract_plane(series, 0);
-    const auto found = localise_spine(plane, PlaneContrast::T1);
+    const auto found = localise_drawn_t1(spine, band_above_l4_cortex(spine, 200));
     ASSERT_TRUE(found.failure.empty()) << found.failure;
     const char* labels[] = {"T12/L1", "L1/L2", "L2/L3", "L3/L4", "L4/L5", "L5/S1"};
     for (int i = 0; i < 6; ++i) {
@@ -236,18 +245,14 @@ TEST(SpineLocaliser, FitsTheTiltOfASteepLumbosacralDisc) {
     const DrawnSpine spine;
     constexpr double kTilt = -27.0 * std::numbers::pi / 180.0;
     const double centre_y = spine.disc_centre(5);
-    const auto series = draw(spine, kT1, "t1", tilted_lumbosacral_disc(spine, kTilt));
-    const auto plane = extract_plane(series, 0);
-    const auto found = localise_spine(plane, PlaneContrast::T1);
+    const auto found = localise_drawn_t1(spine, tilted_lumbosacral_disc(spine, kTilt));
     ASSERT_TRUE(found.failure.empty()) << found.failure;
     const Disc* lumbosacral = disc_labelled(found, "L5/S1");
     ASSERT_NE(lumbosacral, nullptr);
     EXPECT_NEAR(lumbosacral->angle, kTilt, 1.5 * std::numbers::pi / 180.0);  // detector: 3 off
     EXPECT_NEAR(lumbosacral->y, centre_y, 3.0);
     EXPECT_GT(lumbosacral->length, 25.0);  // the band is read along the whole disc
-    const Disc* above = disc_labelled(found, "L4/L5");
-    ASSERT_NE(above, nullptr);
-    EXPECT_NEAR(above->y, spine.disc_centre(4), 2.0);
+    expect_disc_at_row(found, "L4/L5", spine.disc_centre(4), 2.0);
 }
 
 // Draws L5/S1 tilted `l5s1_degrees` (negative: anterior end lower) and, one spacing below it in
@@ -264,13 +269,9 @@ void expect_band_below_l5s1_not_taken(double l5s1_degrees, double band_degrees) 
         const double across = (y - band_y) * std::cos(band_tilt) - (x - centre_x) * std::sin(band_tilt);
         return std::abs(across) < DrawnSpine::kDisc / 2;
     };
-    const auto series = draw(spine, kT1, "t1", tilted_lumbosacral_disc(spine, tilt, in_band));
-    const auto plane = extract_plane(series, 0);
-    const auto found = localise_spine(plane, PlaneContrast::T1);
+    const auto found = localise_drawn_t1(spine, tilted_lumbosacral_disc(spine, tilt, in_band));
     ASSERT_TRUE(found.failure.empty()) << found.failure;
-    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
-    ASSERT_NE(lumbosacral, nullptr);
-    EXPECT_NEAR(lumbosacral->y, centre_y, 3.0);
+    expect_disc_at_row(found, "L5/S1", centre_y, 3.0);
     for (const auto& disc : found.discs) EXPECT_GT(std::abs(disc.y - band_y), 10.0) << disc.label << " is the band";
 }
 
@@ -303,13 +304,9 @@ TEST(SpineLocaliser, AThinFusedSacralJunctionIsNotL5S1) {
     auto junction = [&](double x, double y, float normal) {
         return DrawnSpine::in_column(x) && std::abs(y - junction_y) < 2.0 ? 300.0f : normal;
     };
-    const auto series = draw(spine, kT1, "t1", junction);
-    const auto plane = extract_plane(series, 0);
-    const auto found = localise_spine(plane, PlaneContrast::T1);
+    const auto found = localise_drawn_t1(spine, junction);
     ASSERT_TRUE(found.failure.empty()) << found.failure;
-    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
-    ASSERT_NE(lumbosacral, nullptr);
-    EXPECT_NEAR(lumbosacral->y, spine.disc_centre(5), 2.0);
+    expect_disc_at_row(found, "L5/S1", spine.disc_centre(5), 2.0);
 }
 
 // The posterior elements also form a chain of bands along the back, but short ones: a column
@@ -358,9 +355,7 @@ TEST(SpineLocaliser, AChainOfShortBandsInFrontOfTheSpineIsNotTheColumn) {
             if (y >= spine.body_top(i) && y < spine.body_top(i) + DrawnSpine::kBody) return float(kT1.marrow);
         return y >= spine.body_top(0) && y < spine.body_top(6) ? float(kT1.disc) : normal;
     };
-    const auto series = draw(spine, kT1, "t1", loops);
-    const auto plane = extract_plane(series, 0);
-    const auto found = localise_spine(plane, PlaneContrast::T1);
+    const auto found = localise_drawn_t1(spine, loops);
     ASSERT_TRUE(found.failure.empty()) << found.failure;
     for (const auto& disc : found.discs)
         EXPECT_TRUE(DrawnSpine::in_column(disc.x)) << disc.label << " at x = " << disc.x;
@@ -508,16 +503,10 @@ TEST(SpineLocaliser, FindsAThinDiscBetweenTwoDarkChanges) {
         if (!DrawnSpine::in_column(x) || std::abs(y - disc_y) >= 15) return normal;
         return std::abs(y - disc_y) < 2 ? float(kT1.disc) : 150.0f;
     };
-    const auto series = draw(spine, kT1, "t1", sclerosis);
-    const auto plane = extract_plane(series, 0);
-    const auto found = localise_spine(plane, PlaneContrast::T1);
+    const auto found = localise_drawn_t1(spine, sclerosis);
     ASSERT_TRUE(found.failure.empty()) << found.failure;
-    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
-    ASSERT_NE(lumbosacral, nullptr);
-    EXPECT_NEAR(lumbosacral->y, disc_y, 3.0);
-    const Disc* above = disc_labelled(found, "L4/L5");
-    ASSERT_NE(above, nullptr);
-    EXPECT_NEAR(above->y, spine.disc_centre(4), 2.0);
+    expect_disc_at_row(found, "L5/S1", disc_y, 3.0);
+    expect_disc_at_row(found, "L4/L5", spine.disc_centre(4), 2.0);
 }
 
 // An L4/L5 between two sclerotic changes is one thick dark band, with little band contrast of its
@@ -533,9 +522,7 @@ TEST(SpineLocaliser, TakesTheThickBandOfADiscBetweenTwoDarkChangesForAShortBandI
         if (std::abs(x - front_x) < 6 && across < 8) return across < 2 ? float(kT1.csf) : float(kT1.fat);
         return normal;
     };
-    const auto series = draw(spine, kT1, "t1", sclerosis_and_vessel);
-    const auto plane = extract_plane(series, 0);
-    const auto found = localise_spine(plane, PlaneContrast::T1);
+    const auto found = localise_drawn_t1(spine, sclerosis_and_vessel);
     ASSERT_TRUE(found.failure.empty()) << found.failure;
     const Disc* l4l5 = disc_labelled(found, "L4/L5");
     ASSERT_NE(l4l5, nullptr);
@@ -562,13 +549,9 @@ TEST(SpineLocaliser, ABandInFrontOfTheSacrumBelowAShortL5S1IsNotL5S1) {
             return std::abs(y - band_y) < 3 ? kT1.disc : kT1.marrow;
         return normal;
     };
-    const auto series = draw(spine, kT1, "t1", painted);
-    const auto plane = extract_plane(series, 0);
-    const auto found = localise_spine(plane, PlaneContrast::T1);
+    const auto found = localise_drawn_t1(spine, painted);
     ASSERT_TRUE(found.failure.empty()) << found.failure;
-    const Disc* lumbosacral = disc_labelled(found, "L5/S1");
-    ASSERT_NE(lumbosacral, nullptr);
-    EXPECT_NEAR(lumbosacral->y, spine.disc_centre(5), 4.0);
+    expect_disc_at_row(found, "L5/S1", spine.disc_centre(5), 4.0);
     for (const auto& disc : found.discs)
         EXPECT_GT(std::hypot(disc.x - band_x, disc.y - band_y), 10.0) << disc.label << " is the band";
 }
