@@ -257,6 +257,15 @@ TEST(AnalyzeCommand, PhantomColumnsWhoseSacralBandRaisedTheUsualSpacingAreLabell
     expect_labelled_as_truth(2700, 16, {"L1", "L2", "L3", "L4", "L5"});
 }
 
+// Seed 2901 case 5 and fresh seed 3501 case 7: S1's dark walls, deeper than the lumbar bodies',
+// were set aside and the walls where its marrow turns brighter taken instead; S1 lay 12-13 mm
+// off its centre. S1's dark walls are now plausible to 1.4 times the usual depth (core/README.md,
+// step 5).
+TEST(AnalyzeCommand, PhantomDeepS1sAreCentredBetweenTheirDarkWalls) {
+    expect_labelled_as_truth(2901, 5, {"L5", "S1"});
+    expect_labelled_as_truth(3501, 7, {"L5", "S1"});
+}
+
 // Analyses phantom `index` of `seed` and checks that each changed endplate of the generator's truth
 // is typed as the truth says, and with `every_endplate` that the normal ones read "0" too.
 void expect_typed_as_truth(int seed, int index, bool every_endplate) {

@@ -1200,6 +1200,31 @@ TEST(VertebraGeometry, S1IsCentredBetweenWallsBrighterThanItsMarrow) {
     EXPECT_NEAR(bodies.at("L5").centre[0], DrawnSpine::kColumnX, 3.0);
 }
 
+// S1 is deeper than the lumbar bodies. Drawn: a sacrum 50 mm deep (the bodies above 38), fatty
+// marrow in its front 10 mm, and L5/S1's band 12 mm behind the disc's middle. Its dark walls,
+// 1.3 times the usual depth, were set aside as implausible and the fat's edge taken for its front
+// wall, 5 mm behind the real one; S1 is centred between its dark walls.
+TEST(VertebraGeometry, ADeepS1IsCentredBetweenItsDarkWalls) {
+    constexpr double kDrift = 12, kWidening = 6;
+    const DrawnSpine spine;
+    const double sacrum_top = spine.body_top(6);
+    const double front = DrawnSpine::kBodyLeft - kWidening, back = DrawnSpine::kBodyRight + kWidening;
+    auto deep_sacrum = [&](double x, double y, float normal) {
+        if (y < sacrum_top + 2 || y >= sacrum_top + 90 || x < front || x > back) return normal;
+        return x < front + 10 ? kT1.fat : kT1.marrow;
+    };
+    const auto series = draw(spine, kT1, "t1", deep_sacrum);
+    const auto plane = extract_plane(series, 0);
+    auto localisation = localise_spine(plane, PlaneContrast::T1);
+    ASSERT_FALSE(localisation.discs.empty());
+    auto& lumbosacral = localisation.discs.back();
+    ASSERT_EQ(lumbosacral.label, "L5/S1");
+    lumbosacral.move(lumbosacral.along(), kDrift, plane.pixel_mm);
+    const auto bodies = vertebrae_from_discs(localisation, plane);
+    ASSERT_TRUE(bodies.count("S1"));
+    EXPECT_NEAR(bodies.at("S1").centre[0], DrawnSpine::kColumnX, 2.0);
+}
+
 // The drawn spine's bodies after its L5/S1 band is misfitted as a steep, wedge-shaped
 // lumbosacral disc's band can be: turned by `turn_degrees` (positive: the front end raised),
 // moved `backward_mm` along the column's front-to-back axis and, when given, read `length_mm`
