@@ -1173,6 +1173,25 @@ TEST(VertebraGeometry, ABodysCentreLiesBetweenItsWalls) {
     EXPECT_NEAR(l3.centre[1], spine.body_top(3) + DrawnSpine::kBody / 2, 2.0);
 }
 
+// The drawn spine's bodies after its L5/S1 band is misfitted as a steep, wedge-shaped
+// lumbosacral disc's band can be: turned by `turn_degrees` (positive: the front end raised),
+// moved `backward_mm` along the column's front-to-back axis and, when given, read `length_mm`
+// long; the spine drawn with `lesions`. Empty when the lowest band found is not L5/S1.
+std::map<std::string, VertebraGeometry> bodies_with_misfitted_lumbosacral(const DrawnSpine& spine, double turn_degrees,
+                                                                          double backward_mm,
+                                                                          std::optional<double> length_mm,
+                                                                          const Painter& lesions = {}) {
+    const auto series = draw(spine, kT1, "t1", lesions);
+    const auto plane = extract_plane(series, 0);
+    auto localisation = localise_spine(plane, PlaneContrast::T1);
+    if (localisation.discs.empty() || localisation.discs.back().label != "L5/S1") return {};
+    auto& lumbosacral = localisation.discs.back();
+    lumbosacral.angle += turn_degrees * std::numbers::pi / 180.0;
+    lumbosacral.x += backward_mm / plane.pixel_mm;
+    if (length_mm) lumbosacral.length = *length_mm;
+    return vertebrae_from_discs(localisation, plane);
+}
+
 // The sacrum's neighbours are often brighter than its marrow on T1: the pelvis's fat in front,
 // the fused posterior elements behind. No dark wall bounds S1 there, and where L5/S1's band drifts
 // back along the canal, S1 stayed where the band put it (on the phantoms, 30 S1 centres 10-13 mm
@@ -1186,14 +1205,7 @@ TEST(VertebraGeometry, S1IsCentredBetweenWallsBrighterThanItsMarrow) {
         const bool beside = (x >= 40 && x < DrawnSpine::kBodyLeft) || (x > DrawnSpine::kBodyRight && x <= 150);
         return y >= sacrum_top && beside ? kT1.fat : normal;
     };
-    const auto series = draw(spine, kT1, "t1", fat_beside_sacrum);
-    const auto plane = extract_plane(series, 0);
-    auto localisation = localise_spine(plane, PlaneContrast::T1);
-    ASSERT_FALSE(localisation.discs.empty());
-    auto& lumbosacral = localisation.discs.back();
-    ASSERT_EQ(lumbosacral.label, "L5/S1");
-    lumbosacral.move(lumbosacral.along(), kDrift, plane.pixel_mm);
-    const auto bodies = vertebrae_from_discs(localisation, plane);
+    const auto bodies = bodies_with_misfitted_lumbosacral(spine, 0.0, kDrift, std::nullopt, fat_beside_sacrum);
     ASSERT_TRUE(bodies.count("S1"));
     EXPECT_NEAR(bodies.at("S1").centre[0], DrawnSpine::kColumnX, 3.0);
     ASSERT_TRUE(bodies.count("L5"));
@@ -1213,34 +1225,9 @@ TEST(VertebraGeometry, ADeepS1IsCentredBetweenItsDarkWalls) {
         if (y < sacrum_top + 2 || y >= sacrum_top + 90 || x < front || x > back) return normal;
         return x < front + 10 ? kT1.fat : kT1.marrow;
     };
-    const auto series = draw(spine, kT1, "t1", deep_sacrum);
-    const auto plane = extract_plane(series, 0);
-    auto localisation = localise_spine(plane, PlaneContrast::T1);
-    ASSERT_FALSE(localisation.discs.empty());
-    auto& lumbosacral = localisation.discs.back();
-    ASSERT_EQ(lumbosacral.label, "L5/S1");
-    lumbosacral.move(lumbosacral.along(), kDrift, plane.pixel_mm);
-    const auto bodies = vertebrae_from_discs(localisation, plane);
+    const auto bodies = bodies_with_misfitted_lumbosacral(spine, 0.0, kDrift, std::nullopt, deep_sacrum);
     ASSERT_TRUE(bodies.count("S1"));
     EXPECT_NEAR(bodies.at("S1").centre[0], DrawnSpine::kColumnX, 2.0);
-}
-
-// The drawn spine's bodies after its L5/S1 band is misfitted as a steep, wedge-shaped
-// lumbosacral disc's band can be: turned by `turn_degrees` (positive: the front end raised),
-// moved `backward_mm` along the column's front-to-back axis and, when given, read `length_mm`
-// long. Empty when the lowest band found is not L5/S1.
-std::map<std::string, VertebraGeometry> bodies_with_misfitted_lumbosacral(const DrawnSpine& spine, double turn_degrees,
-                                                                          double backward_mm,
-                                                                          std::optional<double> length_mm) {
-    const auto series = draw(spine, kT1, "t1");
-    const auto plane = extract_plane(series, 0);
-    auto localisation = localise_spine(plane, PlaneContrast::T1);
-    if (localisation.discs.empty() || localisation.discs.back().label != "L5/S1") return {};
-    auto& lumbosacral = localisation.discs.back();
-    lumbosacral.angle += turn_degrees * std::numbers::pi / 180.0;
-    lumbosacral.x += backward_mm / plane.pixel_mm;
-    if (length_mm) lumbosacral.length = *length_mm;
-    return vertebrae_from_discs(localisation, plane);
 }
 
 void expect_s1_below_l5(const DrawnSpine& spine, const std::map<std::string, VertebraGeometry>& bodies) {
