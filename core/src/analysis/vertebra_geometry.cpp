@@ -327,8 +327,8 @@ EndplateLine read_across_body(const Disc& disc, bool above, double spacing_mm, c
 // behind S1's middle). A body measured much deeper than the patient's usual body (S1 a little
 // deeper still) has a wall missed (the prevertebral fat or the canal read as marrow) and keeps its
 // centre, unless it is S1 and its walls are found where its marrow turns brighter
-// (kBrightWallFactor). Only the bodies
-// named in `which` are moved (all when empty); every body's depth counts toward the usual one.
+// (kBrightWallFactor). Only the bodies named in `which` are moved (all when empty); every body's
+// depth counts toward the usual one.
 void centre_between_walls(std::map<std::string, VertebraGeometry>& bodies, const SagittalPlane& plane,
                           const std::vector<std::string>& which = {}) {
     std::map<std::string, BodyWalls> measured;
